@@ -1,0 +1,118 @@
+"""``Result``: the arrays a run produces, and the summaries the papers' claims are stated in."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ._validate import as_float, check_nonneg_scalar
+
+_METRICS = ("loss", "grad_norm")
+
+
+@dataclass
+class Result:
+    """Output of :func:`simopt.run` for ``runs`` independent runs.
+
+    Attributes
+    ----------
+    steps : (n_records,) int
+        Step indices of the records; 0 is the initial point, the last is always the final step.
+    loss : (runs, n_records) float
+        :math:`f(x_t) - f^*`.  ``+inf`` from the step a run diverged on.
+    grad_norm : (runs, n_records) float
+        :math:`\\|\\nabla f(x_t)\\|_2` of the *true* gradient (not the noisy one the method saw).
+    x, x0 : (runs, d) float
+        Final and initial iterates (for a diverged run, the iterate that was found diverged).
+    f0 : (runs,) float
+        :math:`f(x_0) - f^*`.
+    diverged : (runs,) bool;  diverged_step : (runs,) int (-1 if it did not diverge)
+        A run diverges when :math:`f(x_t)` is not finite or exceeds ``divergence_threshold * f(x_0)``;
+        it stops there, the others go on unaffected.
+    records : dict
+        Optional per-record arrays asked for with ``record=``: ``"x"`` (runs, n_records, d) iterates,
+        ``"sharpness"`` (runs, n_records) directional sharpness :math:`u^\\top H u/\\|u\\|^2` of the update
+        :math:`u = x_{t+1} - x_t` taken at that record (NaN at the final record, where none is taken),
+        ``"block_grad_norms"`` (runs, n_records, n_blocks).
+    meta : dict
+        Problem, optimizer, seed, steps, runs and engine settings (JSON-able).
+    """
+    steps: np.ndarray
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    x: np.ndarray
+    x0: np.ndarray
+    f0: np.ndarray
+    diverged: np.ndarray
+    diverged_step: np.ndarray
+    records: dict = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def runs(self) -> int:
+        return self.loss.shape[0]
+
+    @property
+    def n_steps(self) -> int:
+        """The step budget of the run."""
+        return int(self.steps[-1])
+
+    def _metric(self, metric):
+        if metric not in _METRICS:
+            raise ValueError(f"metric: expected one of {_METRICS}, got {metric!r}")
+        return getattr(self, metric)
+
+    def iterations_to(self, eps, metric="loss", relative=True) -> np.ndarray:
+        """Iteration complexity :math:`T(\\varepsilon)` per run (theory_notes.md §5).
+
+        The first recorded step t with ``metric(x_t) <= eps * metric(x_0)`` (``relative=True``, the
+        default) or ``<= eps`` (``relative=False``); ``inf`` for a run that never got there within its
+        budget (censored) or that diverged.  Resolution is ``record_every``: with records every k steps
+        the true first hitting time lies in ``(T - k, T]``.
+        """
+        eps = as_float(eps, "eps")
+        if eps <= 0:
+            raise ValueError(f"eps: expected a positive number, got {eps}")
+        vals = self._metric(metric)
+        target = eps * vals[:, :1] if relative else np.full((vals.shape[0], 1), eps)
+        hit = vals <= target
+        first = np.argmax(hit, axis=1)
+        out = self.steps[first].astype(np.float64)
+        out[~hit.any(axis=1)] = np.inf
+        out[self.diverged] = np.inf
+        return out
+
+    def ert(self, eps, metric="loss", relative=True) -> float:
+        """Expected running time (theory_notes.md §5): total steps spent by all runs (the hitting time
+        for successes, the whole budget or the divergence step for failures) divided by the number of
+        successes; ``inf`` when no run succeeds.  Censoring is never silently dropped."""
+        T = self.iterations_to(eps, metric, relative)
+        ok = np.isfinite(T)
+        spent = np.where(ok, T, np.where(self.diverged, self.diverged_step, self.n_steps)).sum()
+        return float(spent / ok.sum()) if ok.any() else float("inf")
+
+    def final(self, metric="loss", relative=False) -> np.ndarray:
+        """The metric at the last step, per run (``relative=True`` divides by its initial value)."""
+        v = self._metric(metric)
+        return v[:, -1] / v[:, 0] if relative else v[:, -1].copy()
+
+    def summary(self, eps=None) -> dict:
+        """Medians and quantiles over runs, divergence count and, with ``eps``, T(eps) and ERT."""
+        fin = self.final("loss", relative=True)
+        out = {
+            "runs": self.runs, "steps": self.n_steps, "diverged": int(self.diverged.sum()),
+            "final_rel_loss_median": float(np.median(fin)),
+            "final_rel_loss_q25": float(np.quantile(fin, 0.25)),
+            "final_rel_loss_q75": float(np.quantile(fin, 0.75)),
+        }
+        if eps is not None:
+            check_nonneg_scalar(eps, "eps")
+            T = self.iterations_to(eps)
+            out.update({"eps": float(eps), "T_median": float(np.median(T)),
+                        "reached": int(np.isfinite(T).sum()), "ert": self.ert(eps)})
+        return out
+
+    def __repr__(self):
+        return (f"Result(runs={self.runs}, steps={self.n_steps}, records={self.steps.size}, "
+                f"diverged={int(self.diverged.sum())}, "
+                f"median final loss={np.median(self.loss[:, -1]):.3g})")
