@@ -1,0 +1,323 @@
+"""Where cells run: in this process, in a local pool of worker processes, or on Dask.
+
+Every executor calls :func:`execute_cell` on each cell's payload and hands ``(cell, result)`` to a
+callback in the calling process, which writes the store.  One task is one cell (a whole batched
+``simopt.run`` call with all its runs), so a task is big enough to amortise scheduling.  The engine
+is deterministic given the cell's seed, so the arrays do not depend on the executor, the number of
+workers or the order cells finish in.
+
+* :class:`SerialExecutor` — this process, one cell after the other.
+* :class:`LocalExecutor` — ``workers`` processes started with the ``spawn`` method (no inherited
+  state, no fork-after-threads hazards), each with ``NUMBA_NUM_THREADS=1`` and one BLAS thread so
+  that N workers use N cores without oversubscription.  Each worker has its own pipe; a worker that
+  dies mid-cell (killed, out of memory, crashed) is replaced and its cell retried once, then recorded
+  failed.  Workers exit when the parent dies (their pipe closes).  As with any ``spawn`` pool, a
+  script that starts a pool must guard its entry point with ``if __name__ == "__main__":``.
+* :class:`DaskExecutor` — ``dask.distributed``: an existing scheduler (``tcp://host:8786``), a
+  ``LocalCluster`` started for the sweep (``"local"``), or a ``Client`` passed in.  Dask reschedules
+  the tasks of a worker that dies (up to its ``allowed-failures``).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import traceback
+from collections import deque
+
+__all__ = ["execute_cell", "SerialExecutor", "LocalExecutor", "DaskExecutor", "make_executor",
+           "WORKER_ENV"]
+
+#: environment of local and LocalCluster workers: one compute thread each
+WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+              "MKL_NUM_THREADS": "1"}
+
+
+def _json_safe(obj):
+    import numpy as np
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        return obj
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist() if obj.size <= 64 else f"array{obj.shape}"
+    return repr(obj)
+
+
+def result_arrays(res) -> dict:
+    """The arrays of a ``simopt.Result`` as stored in a cell's ``.npz``."""
+    import numpy as np
+    arrays = {"steps": res.steps, "loss": res.loss, "grad_norm": res.grad_norm, "x": res.x,
+              "x0": res.x0, "f0": res.f0, "diverged": res.diverged,
+              "diverged_step": res.diverged_step}
+    for k, v in (getattr(res, "records", None) or {}).items():
+        arrays["record_" + k] = v
+    return {k: np.asarray(v) for k, v in arrays.items()}
+
+
+def execute_cell(payload: dict) -> dict:
+    """Run one cell: build its problem and optimizer, call ``simopt.run``.
+
+    Returns ``{"status": "done", "arrays": ..., "meta": ..., "wall_time": ...}`` or, if anything
+    raised, ``{"status": "failed", "error": "Type: message", "traceback": ...}``; it never raises
+    (except ``KeyboardInterrupt``/``SystemExit``).  ``wall_time`` covers building the problem and the
+    optimizer and the run: the cell's own compute.
+    """
+    t0 = time.perf_counter()
+    where = {"host": socket.gethostname(), "pid": os.getpid()}
+    try:
+        import simopt
+
+        from .spec import build_optimizer, build_problem
+        problem = build_problem(payload["problem"])
+        opt = build_optimizer(payload["optimizer"])
+        res = simopt.run(problem, opt, payload["steps"], runs=payload["runs"], seed=payload["seed"],
+                         record_every=payload["record_every"], record=tuple(payload["record"]),
+                         divergence_threshold=payload["divergence_threshold"])
+        arrays = result_arrays(res)
+        meta = _json_safe(getattr(res, "meta", {}) or {})
+        return {"status": "done", "arrays": arrays, "meta": meta,
+                "wall_time": time.perf_counter() - t0, "worker": where}
+    except Exception as e:  # noqa: BLE001 - a failing cell is a result, recorded as failed
+        return {"status": "failed", "error": f"{type(e).__name__}: {e}",
+                "traceback": traceback.format_exc(), "wall_time": time.perf_counter() - t0,
+                "worker": where}
+
+
+class SerialExecutor:
+    """Run cells in this process, in order."""
+
+    name = "serial"
+    workers = 1
+
+    def describe(self) -> dict:
+        return {"executor": self.name, "workers": 1}
+
+    def map(self, cells, callback):
+        for c in cells:
+            callback(c, execute_cell(c.payload))
+
+
+# --------------------------------------------------------------------------------------------------
+# local process pool
+
+_ENV_LOCK = threading.Lock()
+
+
+def _worker_loop(conn):
+    """Worker process body: receive ``(index, payload)``, send back ``(index, result)``; stop on
+    ``None`` or when the parent's end of the pipe closes."""
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            break
+        if msg is None:
+            break
+        i, payload = msg
+        res = execute_cell(payload)
+        try:
+            conn.send((i, res))
+        except (BrokenPipeError, OSError):
+            break
+    conn.close()
+
+
+class LocalExecutor:
+    """A pool of ``workers`` local processes (default: the number of cores); ``workers=1`` runs in
+    this process.  ``retries`` is how many times a cell whose worker died is re-run before it is
+    recorded failed."""
+
+    name = "local"
+
+    def __init__(self, workers: int | None = None, *, start_method: str = "spawn", retries: int = 1):
+        from .._validate import check_int
+        self.workers = (os.cpu_count() or 1) if workers is None else check_int(workers, "workers", 1)
+        if start_method not in ("spawn", "forkserver"):
+            raise ValueError(f"start_method: expected 'spawn' or 'forkserver', got {start_method!r}")
+        self.start_method = start_method
+        self.retries = check_int(retries, "retries", 0)
+
+    def describe(self) -> dict:
+        return {"executor": self.name, "workers": self.workers, "start_method": self.start_method}
+
+    def _start(self, ctx):
+        parent, child = ctx.Pipe(duplex=True)
+        p = ctx.Process(target=_worker_loop, args=(child,), daemon=True)
+        with _ENV_LOCK:  # the child's environment is ours at start time: give it one thread
+            saved = {k: os.environ.get(k) for k in WORKER_ENV}
+            os.environ.update(WORKER_ENV)
+            try:
+                p.start()
+            finally:
+                for k, v in saved.items():
+                    if v is None:
+                        os.environ.pop(k, None)
+                    else:
+                        os.environ[k] = v
+        child.close()
+        return p, parent
+
+    def map(self, cells, callback):
+        cells = list(cells)
+        if not cells:
+            return
+        if self.workers == 1 or len(cells) == 1:
+            SerialExecutor().map(cells, callback)
+            return
+        import multiprocessing as mp
+        from multiprocessing.connection import wait
+        ctx = mp.get_context(self.start_method)
+        todo = deque(range(len(cells)))
+        deaths = [0] * len(cells)
+        workers = {}  # conn -> [process, index or None]
+        try:
+            for _ in range(min(self.workers, len(cells))):
+                p, conn = self._start(ctx)
+                workers[conn] = [p, None]
+
+            def dispatch(conn):
+                if todo:
+                    i = todo.popleft()
+                    workers[conn][1] = i
+                    conn.send((i, cells[i].payload))
+                else:
+                    workers[conn][1] = None
+
+            for conn in list(workers):
+                dispatch(conn)
+            while any(w[1] is not None for w in workers.values()):
+                for conn in wait(list(workers)):
+                    p, i = workers[conn]
+                    try:
+                        j, res = conn.recv()
+                    except (EOFError, OSError):  # the worker died
+                        p.join(5)
+                        del workers[conn]
+                        conn.close()
+                        if i is not None:
+                            deaths[i] += 1
+                            if deaths[i] > self.retries:
+                                callback(cells[i], {
+                                    "status": "failed", "wall_time": float("nan"),
+                                    "error": f"WorkerDied: the worker process running this cell "
+                                             f"died (exit code {p.exitcode}) {deaths[i]} time(s)",
+                                    "traceback": ""})
+                            else:
+                                todo.appendleft(i)
+                        if todo:
+                            q, c2 = self._start(ctx)
+                            workers[c2] = [q, None]
+                            dispatch(c2)
+                        continue
+                    workers[conn][1] = None
+                    dispatch(conn)
+                    callback(cells[j], res)
+        finally:
+            for conn, (p, _) in workers.items():
+                try:
+                    conn.send(None)
+                except OSError:
+                    pass
+            for conn, (p, _) in workers.items():
+                p.join(2)
+                if p.is_alive():
+                    p.terminate()
+                    p.join(2)
+                conn.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# dask
+
+
+class DaskExecutor:
+    """Run cells as ``dask.distributed`` tasks (one per cell, keyed by the cell's content hash).
+
+    ``address``: ``"local"`` starts a ``LocalCluster`` of ``workers`` single-threaded worker processes
+    on the loopback interface for the duration of the sweep (with ``NUMBA_NUM_THREADS=1``); any other
+    string is a scheduler address (``tcp://host:8786``).  Or pass an existing ``client``.  Workers of an
+    existing cluster must have simopt installed (same version, for identical results).
+    """
+
+    name = "dask"
+
+    def __init__(self, address: str | None = "local", *, workers: int | None = None, client=None):
+        try:
+            import distributed  # noqa: F401
+        except ImportError:
+            raise ImportError("the Dask executor needs dask.distributed: "
+                              "pip install 'simopt[dask]'") from None
+        if client is None and not isinstance(address, str):
+            raise TypeError(f"address: expected 'local' or a scheduler address string, got "
+                            f"{type(address).__name__}")
+        self.address = address
+        self.workers = workers
+        self.client = client
+
+    def describe(self) -> dict:
+        d = {"executor": self.name}
+        if self.client is not None:
+            d["scheduler"] = str(getattr(self.client, "scheduler", None) and
+                                 self.client.scheduler.address)
+        else:
+            d["scheduler"] = self.address
+            if self.address == "local":
+                d["workers"] = self.workers or os.cpu_count()
+        return d
+
+    def _connect(self):
+        from distributed import Client, LocalCluster
+        if self.client is not None:
+            return self.client, None, False
+        if self.address == "local":
+            cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1,
+                                   threads_per_worker=1, processes=True, host="127.0.0.1",
+                                   scheduler_port=0, dashboard_address=None, env=dict(WORKER_ENV))
+            return Client(cluster), cluster, True
+        return Client(self.address), None, True
+
+    def map(self, cells, callback):
+        cells = list(cells)
+        if not cells:
+            return
+        from distributed import as_completed
+        client, cluster, own = self._connect()
+        try:
+            futures = {}
+            for c in cells:
+                f = client.submit(execute_cell, c.payload, key=f"simopt-cell-{c.hash}", pure=False)
+                futures[f] = c
+            for f in as_completed(list(futures)):
+                c = futures.pop(f)
+                if f.status == "finished":
+                    res = f.result()
+                else:
+                    try:
+                        exc = f.exception()
+                        err = f"{type(exc).__name__}: {exc}"
+                        tb = "".join(traceback.format_exception(exc))
+                    except Exception as e:  # noqa: BLE001
+                        err, tb = f"{type(e).__name__}: {e}", ""
+                    res = {"status": "failed", "error": err, "traceback": tb,
+                           "wall_time": float("nan")}
+                f.release()
+                callback(c, res)
+        finally:
+            if own:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+
+
+def make_executor(workers: int | None = None, dask: str | None = None, client=None):
+    """The executor the CLI options describe: Dask when ``dask`` (``"local"`` or an address) or a
+    ``client`` is given, else the local pool (``workers`` processes; ``1`` = this process)."""
+    if client is not None or dask is not None:
+        return DaskExecutor(dask if dask is not None else "local", workers=workers, client=client)
+    return LocalExecutor(workers)

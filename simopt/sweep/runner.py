@@ -1,0 +1,165 @@
+"""``run_sweep``: validate a spec, then compute the cells the store does not have yet."""
+from __future__ import annotations
+
+import datetime
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .executors import make_executor
+from .spec import as_spec
+from .store import DONE, FAILED, PENDING, Store
+
+__all__ = ["run_sweep", "SweepReport", "provenance"]
+
+
+def _git_sha(path: Path):
+    """The commit of the git work tree holding ``path`` (with ``+dirty`` when it has uncommitted
+    changes), or ``None`` outside git."""
+    try:
+        sha = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True,
+                             text=True, timeout=10)
+        if sha.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10)
+        return sha.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def provenance() -> dict:
+    """Versions and source revision recorded with every cell."""
+    import numba
+    import numpy
+
+    import simopt
+    return {"simopt": simopt.__version__, "numpy": numpy.__version__, "numba": numba.__version__,
+            "python": platform.python_version(), "platform": platform.platform(),
+            "git_sha": _git_sha(Path(simopt.__file__).resolve().parent)}
+
+
+@dataclass
+class SweepReport:
+    """What a ``run_sweep`` call did."""
+
+    out: Path
+    total: int                       # cells in the spec
+    skipped_done: int                # already done before this call
+    skipped_failed: list             # failed before and not retried (hashes)
+    computed: list = field(default_factory=list)   # hashes computed by this call (done or failed)
+    failed: list = field(default_factory=list)     # hashes that failed in this call
+    wall_time: float = 0.0
+    compute_time: float = 0.0        # sum of the computed cells' own wall times
+    executor: dict = field(default_factory=dict)
+    stale: int = 0                   # cells in the store that the current spec does not contain
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.skipped_failed
+
+    def summary(self) -> str:
+        done = self.skipped_done + len(self.computed) - len(self.failed)
+        s = (f"{done}/{self.total} cells done ({len(self.computed)} computed now, "
+             f"{self.skipped_done} already done)")
+        nf = len(self.failed) + len(self.skipped_failed)
+        if nf:
+            s += f"; {nf} failed"
+            if self.skipped_failed:
+                s += f" ({len(self.skipped_failed)} from an earlier run, not retried: use --retry-failed)"
+        return s + f" in {self.wall_time:.1f} s"
+
+
+def run_sweep(spec, out, *, workers: int | None = None, dask: str | None = None, client=None,
+              executor=None, quiet: bool = False, retry_failed: bool = False, fsync: bool = False,
+              on_result=None) -> SweepReport:
+    """Run a sweep into the directory ``out``, resuming: cells already done there are skipped;
+    failed cells are skipped too unless ``retry_failed``.
+
+    ``spec``: a :class:`~simopt.sweep.spec.Spec`, a dict, or a TOML path; it is fully validated
+    before anything is written.  The executor: ``executor`` if given, else Dask when ``dask``
+    (``"local"`` or a scheduler address) or ``client`` is given, else a local pool of ``workers``
+    processes (default: the number of cores; ``1`` = this process).  ``on_result(cell, result)`` is
+    called after each cell is stored.  Shows a progress bar (cells done / total, ETA) unless ``quiet``.
+    """
+    spec = as_spec(spec)
+    if executor is None:
+        executor = make_executor(workers=workers, dask=dask, client=client)
+    store = Store(out, create=True)
+    t_start = time.perf_counter()
+    with store.lock():
+        old = None
+        try:
+            old = store.read_spec()
+        except Exception:  # noqa: BLE001 - no (readable) previous spec
+            pass
+        store.write_spec(spec)
+        hashes = spec.hashes
+        states = store.states(hashes)
+        todo = [c for c in spec.cells
+                if states[c.hash] == PENDING or (retry_failed and states[c.hash] == FAILED)]
+        skipped_failed = [h for h in hashes if states[h] == FAILED and not retry_failed]
+        n_done = sum(1 for h in hashes if states[h] == DONE)
+        stale = 0
+        if old is not None:
+            stale = len(set(old.hashes) - set(hashes))
+        report = SweepReport(out=Path(out), total=len(hashes), skipped_done=n_done,
+                             skipped_failed=skipped_failed, executor=executor.describe(), stale=stale)
+        if not quiet and stale:
+            print(f"note: {stale} cell(s) of the previous spec in {out} are not in this one "
+                  f"(kept in the store, ignored)", file=sys.stderr)
+        prov = provenance()
+        prov["executor"] = executor.describe()
+
+        bar = None
+        if not quiet and todo:
+            from tqdm import tqdm
+            bar = tqdm(total=len(hashes), initial=n_done + len(skipped_failed), unit="cell",
+                       desc="sweep", file=sys.stderr, dynamic_ncols=True, smoothing=0.1)
+
+        def on_done(cell, res):
+            info = {"cell": cell.payload, "problem_label": cell.problem_label,
+                    "optimizer_label": cell.optimizer_label, "seed": cell.seed,
+                    "wall_time": res.get("wall_time"), "worker": res.get("worker"),
+                    "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+                    "provenance": prov}
+            if res["status"] == "done":
+                info["meta"] = res.get("meta", {})
+                store.write_done(cell.hash, res["arrays"], info, fsync=fsync)
+            else:
+                info.update(error=res["error"], traceback=res.get("traceback", ""))
+                store.write_failed(cell.hash, info, fsync=fsync)
+                report.failed.append(cell.hash)
+            report.computed.append(cell.hash)
+            wt = res.get("wall_time")
+            if wt is not None and wt == wt:
+                report.compute_time += wt
+            if bar is not None:
+                bar.update(1)
+                if report.failed:
+                    bar.set_postfix(failed=len(report.failed), refresh=False)
+            if on_result is not None:
+                on_result(cell, res)
+
+        try:
+            executor.map(todo, on_done)
+        finally:
+            if bar is not None:
+                bar.close()
+    report.wall_time = time.perf_counter() - t_start
+    return report
+
+
+def status(out) -> dict:
+    """``{"done": [...], "failed": [...], "pending": [...]}`` (hashes) for the spec stored in ``out``."""
+    store = Store(out)
+    spec = store.read_spec()
+    st = store.states(spec.hashes)
+    res = {DONE: [], FAILED: [], PENDING: []}
+    for h in spec.hashes:
+        res[st[h]].append(h)
+    return res
+
