@@ -32,7 +32,7 @@ NOISE_MATRIX = 2
 NOISE_BLOCKS = 3
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _product(kind, Et, hdiag, Hmat, bflat, boff, blk, out):
     """out = Et @ H for one tile (Et: TILE x d, C-contiguous)."""
     T, d = Et.shape
@@ -51,7 +51,7 @@ def _product(kind, Et, hdiag, Hmat, bflat, boff, blk, out):
                 out[i, j] = hdiag[j] * Et[i, j]
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, error_model="numpy")
 def run_chunk(kind, E, hdiag, Hmat, bflat, boff, blk,
               nkind, Z, nscale, Amat, aflat, aoff,
               code, hp, clip, lrs, t0, K, final,

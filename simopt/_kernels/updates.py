@@ -14,7 +14,7 @@ from numba import njit
 from . import codes
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sign(v):
     if v > 0.0:
         return 1.0
@@ -23,7 +23,7 @@ def _sign(v):
     return 0.0
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def clip_threshold(g, fraction, work):
     """Pan & Li's global threshold: the floor(n*c)-th largest |g_i| (0-based), or +inf for c = 0."""
     n = g.shape[0]
@@ -36,7 +36,7 @@ def clip_threshold(g, fraction, work):
     return srt[n - 1 - k]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def clip_into(g, tau, out):
     for i in range(g.shape[0]):
         v = g[i]
@@ -46,7 +46,7 @@ def clip_into(g, tau, out):
             out[i] = _sign(v) * tau
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sgd(x, gc, st, t, lr, hp):
     mu = hp[0]
     damp = hp[1]
@@ -68,7 +68,7 @@ def _sgd(x, gc, st, t, lr, hp):
             x[i] -= lr * b
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _svag(x, g, st, t, lr, hp, momentum_variant):
     beta = hp[0]
     d = x.shape[0]
@@ -102,7 +102,7 @@ def _svag(x, g, st, t, lr, hp, momentum_variant):
             x[i] -= lr * gam * g[i]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _adam(x, g, gc, st, t, lr, hp):
     b1 = hp[0]
     b2 = hp[1]
@@ -126,7 +126,7 @@ def _adam(x, g, gc, st, t, lr, hp):
         x[i] -= step * (m / (math.sqrt(v) / bc2s + eps))
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _normalized(x, g, st, t, lr, hp, blk):
     """Direction g_b/||g_b|| per block (one block = normalized GD), heavy-ball momentum on it."""
     mu = hp[0]
@@ -146,7 +146,7 @@ def _normalized(x, g, st, t, lr, hp, blk):
             x[i] -= lr * dvec
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _blockwise_adam(x, g, st, t, lr, hp, blk):
     b1 = hp[0]
     b2 = hp[1]
@@ -170,7 +170,7 @@ def _blockwise_adam(x, g, st, t, lr, hp, blk):
             x[i] -= step * (m / denom)
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _gd_oracle(x, g, hp, blk):
     rule = int(hp[0])
     scale = hp[1]
@@ -194,7 +194,7 @@ def _gd_oracle(x, g, hp, blk):
         x[i] -= eta * g[i]
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def _sign_oracle(x, g, hp):
     l1 = 0.0
     for i in range(x.shape[0]):
@@ -204,7 +204,7 @@ def _sign_oracle(x, g, hp):
         x[i] -= eta * _sign(g[i])
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
 def update_row(code, x, g, gc, st, t, lr, hp, blk):
     d = x.shape[0]
     if code == codes.SGD:
