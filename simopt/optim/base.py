@@ -19,9 +19,11 @@ class Optimizer:
     code: int = -1
     #: Pan & Li coordinate-wise clipping fraction (set by ``simopt.optim.clipped``); 0 = off.
     clip_fraction: float = 0.0
+    #: False for rules that set their own step size from the problem (the oracles)
+    has_lr: bool = True
 
     def __init__(self, lr, **hyper):
-        self.lr: Schedule | None = None if lr is None else as_schedule(lr)
+        self.lr: Schedule | None = as_schedule(lr) if self.has_lr else None
         self._hyper = dict(hyper)
 
     # --- description -------------------------------------------------------------------------

@@ -25,6 +25,7 @@ class GDOracle(Optimizer):
     """
     name = "gd_oracle"
     code = codes.GD_ORACLE
+    has_lr = False
 
     def __init__(self, rule="1/L", scale=1.0):
         if rule not in _GD_RULES:
@@ -61,6 +62,7 @@ class SignOracle(Optimizer):
     :math:`\ell_\infty` norm, the sign-based method of Tomihari & Sato 2025)."""
     name = "sign_oracle"
     code = codes.SIGN_ORACLE
+    has_lr = False
 
     def __init__(self, scale=1.0):
         super().__init__(None, scale=check_positive_scalar(scale, "scale"))
