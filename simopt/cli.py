@@ -8,6 +8,7 @@ import os
 import sys
 
 _VERB_MODULES = (
+    "simopt.demo",           # simopt demo
     "simopt.theory.cli",     # simopt bounds ...
     "simopt.sweep.cli",      # simopt sweep run|status|export|plot
     "simopt.repro_cli",      # simopt repro list|NAME|all
