@@ -10,10 +10,11 @@ from . import noise, optim, rotations, schedules, spectra
 from .engine import run
 from .problems import Quadratic, block_diagonal, heterogeneous_blocks, quadratic
 from .result import Result
+from .tuning import Tuned, tune_lr
 
 __all__ = [
     "spectra", "rotations", "noise", "optim", "schedules", "theory", "sweep", "plotting",
-    "quadratic", "block_diagonal", "heterogeneous_blocks", "Quadratic", "run", "Result",
+    "quadratic", "block_diagonal", "heterogeneous_blocks", "Quadratic", "run", "Result", "tune_lr", "Tuned",
 ]
 
 _LAZY = ("theory", "sweep", "plotting")

@@ -1,6 +1,6 @@
 """A first look: SGD, sign descent and Adam on an ill-conditioned quadratic, axis-aligned vs rotated.
 
-Each method's learning rate is picked from a log grid by the median final loss over runs; the figure
+Each method's learning rate is tuned on a log grid (``simopt.tune_lr``: median final relative loss); the figure
 shows the median and inter-quartile band of f(x_t) - f* over runs.  Sign descent and Adam exploit an
 axis-aligned eigenbasis; rotating it takes that advantage away (Balles & Hennig 2018, Fig. 2).
 """
@@ -11,21 +11,11 @@ import argparse
 import numpy as np
 
 from . import noise, optim, plotting, spectra
-from .engine import run
+from .tuning import tune_lr
 from .problems import quadratic
 
 METHODS = {"SGD": optim.sgd, "sign": optim.sign, "Adam": optim.adam}
 
-
-def best_run(problem, make, lrs, steps, runs, seed):
-    """Tune lr on the grid by the median final loss (diverged = +inf); returns (lr, Result)."""
-    best = None
-    for lr in lrs:
-        res = run(problem, make(lr), steps, runs=runs, seed=seed, record_every=max(1, steps // 100))
-        score = np.median(np.where(res.diverged, np.inf, res.loss[:, -1]))
-        if best is None or score < best[0]:
-            best = (score, lr, res)
-    return best[1], best[2]
 
 
 def _add_args(ap):
@@ -47,7 +37,8 @@ def _demo(a) -> int:
         for ax, (title, rot) in zip(axes, [("axis-aligned eigenbasis", "none"), ("rotated eigenbasis (Haar)", "haar")]):
             p = quadratic(lam, rotation=rot, noise=noise.gaussian(1e-3), seed=0)
             for name, make in METHODS.items():
-                lr, res = best_run(p, make, lrs, steps, runs, seed=1)
+                tuned = tune_lr(p, make(1.0), lrs, steps, runs=runs, seed=1, record_every=max(1, steps // 100))
+                lr, res = tuned.best_lr, tuned.result
                 plotting.band(ax, res.steps, res.loss, label=f"{name} (lr={lr:.0e})",
                               color=plotting.color(name))
                 print(f"{title:28s} {name:5s} lr={lr:.1e} median final loss={np.median(res.loss[:, -1]):.3e}")

@@ -1,0 +1,51 @@
+"""``simopt repro list | NAME | all [--quick] [--out DIR]``: run the paper reproductions."""
+from __future__ import annotations
+
+import importlib
+import time
+
+
+def _names():
+    from paper_repro import REPRODUCTIONS
+    return REPRODUCTIONS
+
+
+def _run(args) -> int:
+    names = _names()
+    if args.target == "list":
+        for n in names:
+            mod = importlib.import_module(f"paper_repro.{n}")
+            print(f"{n:28s} {(mod.__doc__ or '').strip().splitlines()[0]}")
+        return 0
+    todo = names if args.target == "all" else [args.target]
+    if args.target not in ("all",) and args.target not in names:
+        print(f"unknown reproduction {args.target!r}; `simopt repro list` shows them")
+        return 2
+    extra = (["--quick"] if args.quick else []) + ["--out", args.out]
+    if args.seed is not None:
+        extra += ["--seed", str(args.seed)]
+    failed = []
+    for n in todo:
+        t = time.perf_counter()
+        try:
+            code = importlib.import_module(f"paper_repro.{n}").main(extra)
+        except Exception as e:  # a crash is a failed reproduction, the others still run
+            print(f"{n}: crashed: {type(e).__name__}: {e}")
+            code = 1
+        print(f"  ({time.perf_counter() - t:.1f} s)")
+        if code:
+            failed.append(n)
+    if len(todo) > 1:
+        print(f"{len(todo) - len(failed)}/{len(todo)} reproductions passed"
+              + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+def register(sub):
+    p = sub.add_parser("repro", help="reproduce the papers' figures and check their claims",
+                       description="Run one reproduction, all of them, or list them.")
+    p.add_argument("target", help="'list', 'all', or a reproduction name")
+    p.add_argument("--quick", action="store_true", help="CI size (each well under a minute)")
+    p.add_argument("--out", default="figures", help="output directory (default figures/)")
+    p.add_argument("--seed", type=int, default=None, help="base seed (default: each script's own)")
+    p.set_defaults(func=_run)
