@@ -84,7 +84,8 @@ def long_rows(source):
 
 
 def _q(a, q):
-    return float(np.quantile(a, q)) if a.size else math.nan
+    with np.errstate(invalid="ignore"):  # inf - inf inside the interpolation
+        return float(np.quantile(a, q)) if a.size else math.nan
 
 
 def summary_rows(source, *, eps=None, eps_metric=None) -> list[dict]:

@@ -796,6 +796,14 @@ def _parse_seeds(s):
     return out
 
 
+def _disambiguate(points):
+    """Give points of different entries that would share a label a ``#<entry index>`` suffix."""
+    entries_of = {}
+    for i, _, lab in points:
+        entries_of.setdefault(lab, set()).add(i)
+    return [(i, p, f"{lab}#{i}" if len(entries_of[lab]) > 1 else lab) for i, p, lab in points]
+
+
 def parse(raw: dict, *, source: str | None = None) -> Spec:
     """Validate a spec mapping and expand its cells.  Raises :class:`SpecError` (one, naming the
     key) on the first problem found; has no side effects."""
@@ -843,6 +851,8 @@ def parse(raw: dict, *, source: str | None = None) -> Spec:
     optimizers = [(j, o, lab) for j, e in enumerate(raw["optimizers"])
                   for o, lab in _optimizer_points(e, f"optimizers[{j}]")]
 
+    problems = _disambiguate(problems)
+    optimizers = _disambiguate(optimizers)
     cells, seen = [], set()
     for i, p, plab in problems:
         pkey = content_hash(p)
