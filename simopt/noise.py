@@ -41,6 +41,14 @@ class Noise:
         ``xi = A @ z``; or ``("blocks", (A_1, ..., A_B))`` with ``xi_b = A_b @ z_b`` per block."""
         raise NotImplementedError
 
+    def describe(self) -> dict:
+        """JSON-able description; ``simopt.noise.<name>(**rest)`` rebuilds the model."""
+        out = {"name": self._name}
+        for k, v in self.__dict__.items():
+            if k != "distribution":
+                out[k] = v.tolist() if isinstance(v, np.ndarray) else v
+        return out
+
     def base_variance(self) -> float:
         """Variance of one base draw ``z_i`` (1 for the normal; df/(df-2) for Student-t)."""
         return 1.0
@@ -59,6 +67,7 @@ class Noise:
 
 @dataclass(frozen=True, eq=False)
 class _Gaussian(Noise):
+    _name = "gaussian"
     scale: float | np.ndarray = 1.0
 
     def factor(self, problem):
@@ -78,6 +87,7 @@ class _Gaussian(Noise):
 
 @dataclass(frozen=True, eq=False)
 class _HessianAligned(Noise):
+    _name = "hessian_aligned"
     scale: float = 1.0
 
     def factor(self, problem):
@@ -90,6 +100,7 @@ class _HessianAligned(Noise):
 
 @dataclass(frozen=True, eq=False)
 class _StudentT(Noise):
+    _name = "student_t"
     scale: float | np.ndarray = 1.0
     df: float = 3.0
 

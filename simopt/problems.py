@@ -20,7 +20,6 @@ problem.  A run's gradient noise is seeded separately, by ``simopt.run``.
 from __future__ import annotations
 
 import copy
-import dataclasses
 import functools
 import math
 import numbers
@@ -66,22 +65,11 @@ def _jsonable(v):
     raise TypeError(f"cannot describe a value of type {type(v).__name__} as JSON")
 
 
-_NOISE_NAMES = {"_Gaussian": "gaussian", "_HessianAligned": "hessian_aligned",
-                "_StudentT": "student_t"}
+_NOISE_NAMES = ("gaussian", "hessian_aligned", "student_t")
 
 
 def _describe_noise(noise):
-    if noise is None:
-        return None
-    if hasattr(noise, "describe"):
-        return _jsonable(noise.describe())
-    name = _NOISE_NAMES.get(type(noise).__name__, type(noise).__name__)
-    out = {"name": name}
-    if dataclasses.is_dataclass(noise):
-        for f in dataclasses.fields(noise):
-            if f.name != "distribution":
-                out[f.name] = _jsonable(getattr(noise, f.name))
-    return out
+    return None if noise is None else _jsonable(noise.describe())
 
 
 def _noise_from_description(desc):
@@ -89,7 +77,7 @@ def _noise_from_description(desc):
         return None
     desc = dict(desc)
     name = desc.pop("name", None)
-    factory = getattr(_noise_mod, str(name), None) if name in _NOISE_NAMES.values() else None
+    factory = getattr(_noise_mod, str(name), None) if name in _NOISE_NAMES else None
     if factory is None:
         raise ValueError(f"noise: unknown noise model {name!r} in description")
     return factory(**desc)
