@@ -57,6 +57,11 @@ METHODS = {
 DEFAULT_STEPS_NO_BOUND = 10_000
 #: steps per engine call when the rule is stateless (iterates are recorded every step)
 CHUNK = 4096
+#: largest default step budget (a claim whose T_bound is larger is checked up to here; ``steps=``
+#: overrides it)
+MAX_STEPS = 1_000_000
+#: bytes of recorded iterates allowed for a stateful rule whose bound needs gradients
+MEMORY_LIMIT = 2 * 10**9
 
 
 @dataclass
@@ -94,6 +99,7 @@ class BoundReport:
     predicted_advantage: np.ndarray | None = None
     predicted_advantage_sign_path: np.ndarray | None = None
     T_sign: np.ndarray | None = None
+    T_of_mean: float | None = None
     measured_advantage: np.ndarray | None = None
     parts: dict = field(default_factory=dict)
     notes: list = field(default_factory=list)
@@ -105,12 +111,25 @@ class BoundReport:
 
     @property
     def within_bound(self) -> np.ndarray:
-        """Per run: T_measured ≤ T_bound (a censored run counts as within the bound only if the budget
-        reached T_bound)."""
-        return self.T_measured <= self.T_bound
+        """Per run: the measurement does not contradict T(ε) ≤ T_bound(ε) — either T ≤ T_bound, or the
+        run was censored by a step budget smaller than T_bound (then the comparison is open; see
+        ``censored_before_bound``).  For ``sgd`` the bound is on E f, so the T(ε) of the Monte Carlo
+        mean loss is compared, for every run alike."""
+        if self.method == "sgd":
+            ok = (self.T_of_mean <= self.T_bound[0]) or (math.isinf(self.T_of_mean)
+                                                         and self.steps_run < self.T_bound[0])
+            return np.full(self.runs, bool(ok))
+        return (self.T_measured <= self.T_bound) | self.censored_before_bound
 
-    def table(self) -> str:
-        """The report as a plain-text table, one row per run."""
+    @property
+    def censored_before_bound(self) -> np.ndarray:
+        """Per run: not at ε when the budget ran out, and the budget was below T_bound."""
+        return (~np.isfinite(self.T_measured) & ~self.diverged
+                & (self.steps_checked < self.T_bound))
+
+    def table(self, max_rows: int = 20) -> str:
+        """The report as a plain-text table, one row per run (the first ``max_rows`` runs; ``sgd``,
+        whose claim is on the expectation, gets one summary row)."""
         def fmt(v, flag=False):
             if v is None:
                 return "-"
@@ -127,32 +146,50 @@ class BoundReport:
                 return str(int(v))
             return f"{v:.4g}"
 
+        tol = (f"z = {self.tolerance:g} standard errors" if self.method == "sgd"
+               else f"tolerance = {self.tolerance:g} x f(x_t)")
         head = [f"method {self.method} (theory_notes §{self.section}): {self.statement}",
-                f"eps = {self.eps:g}, runs = {self.runs}, steps run = {self.steps_run}, "
-                f"tolerance = {self.tolerance:g}"]
-        if self.method == "gd_vs_sign":
+                f"eps = {self.eps:g}, runs = {self.runs}, steps run = {self.steps_run}, {tol}"]
+        if self.method == "sgd":
+            fin = self.T_measured[np.isfinite(self.T_measured)]
+            cols = ["T(eps) of mean", "T_bound", "ratio", "q_bound", "q_real(mean)", "held",
+                    "worst_z", "at_step", "runs at eps", "median run T", "diverged runs"]
+            rows = [[self.T_of_mean, self.T_bound[0], self.T_of_mean / self.T_bound[0],
+                     self.contraction[0], self.realized_contraction[0], bool(self.held[0]),
+                     self.worst_violation[0], self.worst_step[0], fin.size,
+                     float(np.median(fin)) if fin.size else math.inf, int(self.diverged.sum())]]
+        elif self.method == "gd_vs_sign":
             cols = ["run", "T_GD", "T_GD_bound", "T_sign", "T_sign_bound", "T_GD/T_sign",
                     "pred(GD path)", "pred(sign path)", "held"]
             rows = [[r, self.T_measured[r], self.T_bound[r], self.T_sign[r],
                      self.parts["sign"].T_bound[r], self.measured_advantage[r],
                      self.predicted_advantage[r], self.predicted_advantage_sign_path[r],
-                     self.held[r]] for r in range(self.runs)]
+                     self.held[r]] for r in range(min(self.runs, max_rows))]
         else:
             cols = ["run", "T(eps)", "T_bound", "ratio", "q_bound", "q_real", "held",
                     "worst_viol", "at_step", "checked", "diverged"]
             rows = [[r, self.T_measured[r], self.T_bound[r], self.ratio[r], self.contraction[r],
                      self.realized_contraction[r], self.held[r], self.worst_violation[r],
                      self.worst_step[r], self.steps_checked[r], self.diverged[r]]
-                    for r in range(self.runs)]
+                    for r in range(min(self.runs, max_rows))]
         cells = [cols] + [[fmt(v, flag=(c == "diverged")) for c, v in zip(cols, row)]
                           for row in rows]
         w = [max(len(c[j]) for c in cells) for j in range(len(cols))]
         lines = head + ["  ".join(c.rjust(w[j]) for j, c in enumerate(cells[0])),
                         "  ".join("-" * w[j] for j in range(len(cols)))]
         lines += ["  ".join(c.rjust(w[j]) for j, c in enumerate(row)) for row in cells[1:]]
+        if self.method != "sgd" and self.runs > max_rows:
+            lines.append(f"... {self.runs - max_rows} more runs not shown; all runs: "
+                         f"{int(np.sum(self.held))}/{self.runs} held, T(eps) median "
+                         f"{float(np.median(self.T_measured)):g}, max {float(np.max(self.T_measured)):g}")
         verdict = ("every per-step guarantee held" if self.all_held
                    else "VIOLATION: a per-step guarantee failed")
         lines.append(verdict)
+        if not np.all(self.within_bound):
+            lines.append("VIOLATION: measured T(eps) above T_bound(eps)")
+        if np.any(self.censored_before_bound):
+            lines.append("note: some runs were censored by a step budget below T_bound: T <= T_bound "
+                         "is not decided for them (pass a larger steps=)")
         lines += [f"note: {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -199,34 +236,63 @@ def _is_stateless(opt, steps):
     return bool(np.all(v == v[0]))
 
 
-def _iterate_chunks(problem, opt, steps, runs, seed, x0):
-    """Generator of ``(t0, X, div, div_step)``: X of shape (runs, n+1, d) holds the iterates
-    t0..t0+n.  A run that diverged at chunk step s has its iterate at s (the point where the engine
-    stopped it) in X[r, s] and NaN after; ``div_step`` is relative to t0 (−1 if not diverged).  Stateless
-    rules with a constant step are run in chunks continued exactly from the last iterate; the caller
-    sends True to stop early."""
+def _segments(problem, opt, steps, runs, seed, X0, ex, needs_x, max_steps_memory):
+    """Generator of run segments ``(restart, t0, F, G, div, ds)`` for the checker.
+
+    ``F`` (runs, n+1): exact losses at steps t0..t0+n; ``G`` (runs, n+1, d) gradients or ``None``;
+    ``div``/``ds``: engine divergence flags and steps (relative to t0).  A diverged run's iterate at its
+    divergence step (where the engine stopped it) is included; later entries are NaN.
+
+    - stateless rules with a constant step: chunks of ``CHUNK`` steps, each continued exactly from the
+      previous last iterate (no restart);
+    - stateful rules (momentum, Adam, ...): whole runs from scratch with budgets 2048, ×8, ... up to
+      ``steps`` (``restart=True`` each time: the caller discards the previous attempt); iterates are
+      recorded only when the bound needs gradients (``needs_x``), otherwise the engine's losses are
+      used.  The caller sends True to stop.
+    """
     import simopt
-    chunk = CHUNK if _is_stateless(opt, steps) else steps
-    t0 = 0
-    start = x0
-    while t0 < steps:
-        n = min(chunk, steps - t0)
-        res = simopt.run(problem, opt, n, runs=runs, seed=seed, record_every=1, record=("x",),
-                         x0=start)
-        X = np.array(res.records["x"], dtype=np.float64)
-        if X.shape[1] != n + 1:
-            raise RuntimeError(f"engine returned {X.shape[1]} recorded iterates, expected {n + 1}")
+    stateless = _is_stateless(opt, steps)
+
+    def one(n, start, rec_x):
+        res = simopt.run(problem, opt, n, runs=runs, seed=seed, record_every=1,
+                         record=("x",) if rec_x else (), x0=start)
         div = np.asarray(res.diverged, dtype=bool)
         ds = np.asarray(res.diverged_step, dtype=np.int64)
+        xdiv = np.asarray(res.x, dtype=np.float64)
+        if rec_x:
+            X = np.array(res.records["x"], dtype=np.float64)
+            for r in np.flatnonzero(div):
+                X[r, ds[r]] = xdiv[r]
+                X[r, ds[r] + 1:] = np.nan
+            F, G = ex(X)
+            return F, G, div, ds, X[:, -1, :]
+        F = np.array(res.loss, dtype=np.float64)
         for r in np.flatnonzero(div):
-            X[r, ds[r]] = res.x[r]
-            X[r, ds[r] + 1:] = np.nan
-        stop = yield t0, X, div, ds
-        if stop:
+            F[r, ds[r]] = ex(xdiv[r][None, :])[0][0]
+            F[r, ds[r] + 1:] = np.nan
+        return F, None, div, ds, None
+
+    if stateless:
+        t0, start = 0, X0
+        while t0 < steps:
+            n = min(CHUNK, steps - t0)
+            F, G, div, ds, last = one(n, start, True)
+            if (yield False, t0, F, G, div, ds):
+                return
+            t0 += n
+            start = last.copy()
+            start[~np.all(np.isfinite(start), axis=1)] = 0.0   # diverged runs: no longer checked
+        return
+    n = min(steps, 2048)
+    while True:
+        if needs_x and runs * (n + 1) * problem.dim * 8 > max_steps_memory:
+            raise ValueError(f"steps: checking this rule needs every iterate of a {n}-step run in "
+                             f"memory ({runs * (n + 1) * problem.dim * 8 / 1e9:.2g} GB); pass a "
+                             "smaller steps or fewer runs")
+        F, G, div, ds, _ = one(n, X0, needs_x)
+        if (yield True, 0, F, G, div, ds) or n >= steps:
             return
-        t0 += n
-        start = X[:, -1, :].copy()
-        start[~np.all(np.isfinite(start), axis=1)] = 0.0   # diverged runs: no longer checked
+        n = min(steps, 8 * n)
 
 
 def _as_x0(problem, x0, runs):
@@ -321,40 +387,48 @@ def _deterministic(problem, method, eps, runs, seed, steps, optimizer, lr, x0, a
         notes.append(f"update rule run: {opt!r} (checked against the {method!r} claim)")
     Tb_max = float(np.max(Tb))
     if steps is None:
-        steps = int(Tb_max) if math.isfinite(Tb_max) else DEFAULT_STEPS_NO_BOUND
-        if steps < 1:
-            steps = 1
+        steps = min(int(Tb_max), MAX_STEPS) if math.isfinite(Tb_max) else DEFAULT_STEPS_NO_BOUND
+        steps = max(steps, 1)
     steps = check_int(steps, "steps", minimum=1)
+    needs_x = method in ("gd_lg", "sign")
 
-    # ---- run and check, chunk by chunk
-    T = np.full(runs, np.inf)
-    worst = np.full(runs, -np.inf)
-    worst_t = np.full(runs, -1, dtype=np.int64)
-    checked = np.zeros(runs, dtype=np.int64)
-    active = f0 > 0                             # still checked (not yet at eps, not diverged)
-    T[~active] = 0.0                            # f(x0) = 0: already there
-    diverged = np.zeros(runs, dtype=bool)
-    f_last = f0.copy()
-    ratio_sum = np.zeros(runs)                  # Σ ψ·P·L_G/U_inf over checked steps (§2D)
+    # ---- run and check, segment by segment
     U_inf = _m.linf_smoothness(problem)
-    steps_run = 0
-    gen = _iterate_chunks(problem, opt, steps, runs, seed, X0)
+
+    def fresh():
+        a = dict(T=np.full(runs, np.inf), worst=np.full(runs, -np.inf),
+                 worst_t=np.full(runs, -1, dtype=np.int64), checked=np.zeros(runs, dtype=np.int64),
+                 active=f0 > 0, diverged=np.zeros(runs, dtype=bool), f_last=f0.copy(),
+                 ratio_sum=np.zeros(runs), steps_run=0)
+        a["T"][~a["active"]] = 0.0                  # f(x0) = 0: already there
+        return a
+
+    acc = fresh()
+    gen = _segments(problem, opt, steps, runs, seed, X0, ex, needs_x, MEMORY_LIMIT)
     send = None
-    while np.any(active):
+    while True:
         try:
-            t0, X, div, ds = gen.send(send)
+            restart, t0, F, G, div, ds = gen.send(send)
         except StopIteration:
             break
-        n = X.shape[1] - 1
-        steps_run = t0 + n
-        F, G = ex(X)                                # (runs, n+1), (runs, n+1, d)
-        Bd = nxt(F[:, :-1], G[:, :-1])              # guaranteed bound on F[:, 1:]
+        if restart:
+            acc = fresh()
+        T, worst, worst_t, checked = acc["T"], acc["worst"], acc["worst_t"], acc["checked"]
+        active, diverged, f_last, ratio_sum = (acc["active"], acc["diverged"], acc["f_last"],
+                                               acc["ratio_sum"])
+        n = F.shape[1] - 1
+        acc["steps_run"] = t0 + n
+        Gp = None if G is None else G[:, :-1]
+        Bd = nxt(F[:, :-1], Gp)                     # guaranteed bound on F[:, 1:]
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             V = (F[:, 1:] - Bd) / F[:, :-1]
             V = np.where(np.isnan(V), np.inf, V)    # a non-finite iterate breaks any bound
-            LG, g2 = ex.LG(G[:, :-1])
-            l1 = np.abs(G[:, :-1]).sum(axis=-1)
-            dr = l1 * l1 * LG / (U_inf * g2)
+            if Gp is not None:
+                LG, g2 = ex.LG(Gp)
+                l1 = np.abs(Gp).sum(axis=-1)
+                dr = l1 * l1 * LG / (U_inf * g2)
+            else:
+                dr = np.full(V.shape, np.nan)
         reached = F[:, 1:] <= eps * f0[:, None]
         for r in np.flatnonzero(active):
             end = int(ds[r]) if div[r] else n       # transitions t -> t+1 for t < end
@@ -376,6 +450,13 @@ def _deterministic(problem, method, eps, runs, seed, steps, optimizer, lr, x0, a
                 if np.isfinite(F[r, end]):
                     f_last[r] = F[r, end]
         send = not np.any(active)
+    T, worst, worst_t, checked = acc["T"], acc["worst"], acc["worst_t"], acc["checked"]
+    diverged, f_last, ratio_sum, steps_run = (acc["diverged"], acc["f_last"], acc["ratio_sum"],
+                                              acc["steps_run"])
+    if needs_x or _is_stateless(opt, steps):
+        pred = ratio_sum / np.maximum(checked, 1)
+    else:
+        pred = None
     held = worst <= rtol
     ratio = T / Tb
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -386,7 +467,7 @@ def _deterministic(problem, method, eps, runs, seed, steps, optimizer, lr, x0, a
                      "bound uses L_G(x_t)")
     return dict(T=T, Tb=Tb, ratio=ratio, q=q, realized=realized, held=held, worst=worst,
                 worst_t=worst_t, checked=checked, diverged=diverged, steps_run=steps_run,
-                notes=notes, pred=ratio_sum / np.maximum(checked, 1), steps=steps)
+                notes=notes, pred=pred, steps=steps)
 
 
 def _stochastic_sgd(problem, eps, runs, seed, steps, optimizer, lr, x0, rtol, z):
@@ -436,7 +517,7 @@ def _stochastic_sgd(problem, eps, runs, seed, steps, optimizer, lr, x0, rtol, z)
                 realized=realized, held=np.full(runs, held_all), worst=np.full(runs, zs[k]),
                 worst_t=np.full(runs, k, dtype=np.int64), checked=np.full(runs, steps),
                 diverged=np.asarray(res.diverged, dtype=bool), steps_run=steps, notes=notes,
-                pred=None, steps=steps)
+                pred=None, steps=steps, T_of_mean=T_mean)
 
 
 def check(problem, method: str, eps: float = 1e-3, runs: int = 1, seed: int = 0, steps=None, *,
@@ -512,5 +593,6 @@ def _report(o, common, tol):
                       ratio=o["ratio"], contraction=o["q"], realized_contraction=o["realized"],
                       held=o["held"], worst_violation=o["worst"], worst_step=o["worst_t"],
                       steps_checked=o["checked"], diverged=o["diverged"], tolerance=tol,
-                      notes=o["notes"], decrease_ratio_mean=o["pred"])
+                      notes=o["notes"], decrease_ratio_mean=o["pred"],
+                      T_of_mean=o.get("T_of_mean"))
     return rep
