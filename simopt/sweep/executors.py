@@ -278,7 +278,7 @@ class DaskExecutor:
         if self.address == "local":
             cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1,
                                    threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   scheduler_port=0, dashboard_address=None, env=dict(WORKER_ENV))
+                                   scheduler_port=0, dashboard_address="127.0.0.1:0", env=dict(WORKER_ENV))
             return Client(cluster), cluster, True
         return Client(self.address), None, True
 

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..tuning import pick_best  # the same rule as the in-memory simopt.tune_lr
 from .spec import Spec
 from .store import DONE, Store
 
@@ -46,19 +47,6 @@ def score_cell_values(result, eps=None, metric="loss") -> np.ndarray:
 
 def _ert(spent: float, successes: int) -> float:
     return spent / successes if successes else math.inf
-
-
-def pick_best(lrs, scores):
-    """Index of the best lr: smallest finite score, ties to the smaller lr; ``None`` if none is
-    finite.  ``lrs`` need not be sorted; NaN scores (not available) are skipped."""
-    best = None
-    for i in sorted(range(len(lrs)), key=lambda k: lrs[k]):
-        s = scores[i]
-        if s is None or not math.isfinite(s):
-            continue
-        if best is None or s < scores[best]:
-            best = i
-    return best
 
 
 @dataclass
@@ -95,7 +83,7 @@ class TuneResult:
         elif self.status == "all_diverged":
             s = "no pick: every run diverged at every lr"
         elif self.status == "no_finite_score":
-            s = "no pick: no lr has a finite score (median run diverged or never reached eps)"
+            s = "no pick: no lr has a finite score (runs diverged or never reached eps)"
         elif self.status == "no_lr":
             s = "no lr to tune (the rule sets its own step)"
         else:
