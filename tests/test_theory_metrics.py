@@ -128,6 +128,20 @@ def test_block_norms_LG_psi_properties(p, seed):
     np.testing.assert_allclose(tm["decrease_ratio_sign_vs_gd"], ratio, rtol=1e-10)
 
 
+@pytest.mark.parametrize("opt", [simopt.optim.adam(0.05), simopt.optim.sign(0.01),
+                                 simopt.optim.sgd(0.002, momentum=0.9)])
+def test_metrics_along_a_trajectory_match_the_engine(opt):
+    p = simopt.heterogeneous_blocks(3, 4, 0.7, condition_number=200.0, seed=2)
+    m = M.along(p, opt, 30, runs=3, seed=1)
+    assert m["loss"].shape == (3, 31) and m["block_grad_norms"].shape == (3, 31, 3)
+    res = simopt.run(p, opt, 30, runs=3, seed=1, record=("block_grad_norms",))
+    np.testing.assert_allclose(m["loss"], res.loss, rtol=1e-9)
+    np.testing.assert_allclose(m["grad_norm"], res.grad_norm, rtol=1e-9)
+    np.testing.assert_allclose(m["block_grad_norms"], res.records["block_grad_norms"], rtol=1e-9)
+    # the sharpness of the update actually taken: exact S(x_t - x_{t+1}) == the engine's record
+    np.testing.assert_allclose(m["update_sharpness"], m["sharpness"][:, :-1], rtol=1e-7)
+
+
 def test_gradient_density_extremes_and_cv_zero():
     assert M.gradient_density(np.array([3.0, -3.0, 3.0, 3.0])) == pytest.approx(1.0)
     assert M.gradient_density(np.array([0.0, 0.0, -2.0, 0.0])) == pytest.approx(0.25)

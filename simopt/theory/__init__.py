@@ -22,7 +22,7 @@ from .bounds import (Bound, adam_bound, adam_optimal_lr, adam_rate, gd_fixed_ste
                      sgd_noise_bound, sign_bound)
 from .expectations import (adam_implicit_factor, momentum_expected_loss, sgd_expected_loss,
                            sign_variance_factor, ssd_expected_next_loss, variance_adaptation_factor)
-from .metrics import (adam_preconditioned_condition_number, block_grad_norms, block_spectrum_js,
+from .metrics import (adam_preconditioned_condition_number, along, block_grad_norms, block_spectrum_js,
                       decrease_ratio_sign_vs_gd, directional_sharpness, grad_heterogeneity,
                       grad_norm_cv, gradient_density, gradient_weighted_smoothness,
                       parameter_weighted_smoothness, trajectory_metrics, update_sharpness)
@@ -36,6 +36,6 @@ __all__ = [
     "adam_preconditioned_condition_number", "block_grad_norms", "block_spectrum_js",
     "decrease_ratio_sign_vs_gd", "directional_sharpness", "grad_heterogeneity", "grad_norm_cv",
     "gradient_density", "gradient_weighted_smoothness", "parameter_weighted_smoothness",
-    "trajectory_metrics", "update_sharpness",
+    "trajectory_metrics", "update_sharpness", "along",
 ]
 

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from scipy.special import erf
 
-from .._validate import (as_float, as_float_array, check_int, check_interval, check_nonneg_scalar,
+from .._validate import (as_float_array, check_int, check_interval, check_nonneg_scalar,
                          check_positive_scalar)
 
 __all__ = [

@@ -33,7 +33,7 @@ __all__ = [
     "parameter_weighted_smoothness", "gradient_density", "linf_smoothness", "linf_strong_convexity",
     "condition_numbers", "decrease_ratio_sign_vs_gd", "adam_preconditioned_eigvals",
     "adam_preconditioned_condition_number", "block_spectrum_js", "trajectory_metrics",
-    "JS_BANDWIDTH", "JS_GRID_POINTS",
+    "along", "JS_BANDWIDTH", "JS_GRID_POINTS",
 ]
 
 #: Gaussian kernel bandwidth of the block-spectrum JS estimator, as a fraction of the global spread
@@ -366,4 +366,21 @@ def trajectory_metrics(problem, X) -> dict:
         }
     if X.ndim >= 2 and X.shape[-2] >= 2:
         out["update_sharpness"] = update_sharpness(problem, X)
+    return out
+
+
+def along(problem, optimizer, steps, runs: int = 1, seed: int = 0, record_every: int = 1, x0=None):
+    """Run ``simopt.run`` recording the iterates and return every §1 metric along the trajectories:
+    the dict of :func:`trajectory_metrics` on ``records["x"]`` (arrays of shape ``(runs, n_rec)``, or
+    ``(runs, n_rec, n_blocks)`` for ``block_grad_norms``) plus ``steps`` (the recorded step indices)
+    and ``sharpness``, the engine's own directional sharpness of the update taken at each record
+    (Pan & Li 2023; NaN at the last record).  ``update_sharpness`` is the sharpness of the displacement
+    between consecutive records — the update itself when ``record_every == 1``.
+    """
+    import simopt
+    res = simopt.run(problem, optimizer, steps, runs=runs, seed=seed, record_every=record_every,
+                     record=("x", "sharpness"), x0=x0)
+    out = trajectory_metrics(problem, res.records["x"])
+    out["steps"] = res.steps
+    out["sharpness"] = res.records["sharpness"]
     return out
