@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import check_positive_scalar, check_scale
+from ._validate import as_float_array, check_positive_scalar, check_scale
 
-__all__ = ["Noise", "gaussian", "hessian_aligned", "student_t"]
+__all__ = ["Noise", "gaussian", "correlated_gaussian", "hessian_aligned", "student_t"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,7 +43,7 @@ class Noise:
 
     def describe(self) -> dict:
         """JSON-able description; ``simopt.noise.<name>(**rest)`` rebuilds the model."""
-        out = {"name": self._name}
+        out = {"name": getattr(self, "_name", type(self).__name__)}
         for k, v in self.__dict__.items():
             if k != "distribution":
                 out[k] = v.tolist() if isinstance(v, np.ndarray) else v
@@ -127,6 +127,41 @@ def gaussian(scale=1.0) -> Noise:
     (seed_math.md §4, Fig. 2).
     """
     return _Gaussian(distribution="normal", scale=check_scale(scale, "scale"))
+
+
+@dataclass(frozen=True, eq=False)
+class _CorrelatedGaussian(Noise):
+    _name = "correlated_gaussian"
+    cov: np.ndarray = None
+
+    def factor(self, problem):
+        if self.cov.shape != (problem.dim, problem.dim):
+            raise ValueError(f"cov: expected a ({problem.dim}, {problem.dim}) matrix (the problem's "
+                             f"dimension), got shape {self.cov.shape}")
+        lam, Q = np.linalg.eigh(self.cov)
+        return "matrix", Q * np.sqrt(np.maximum(lam, 0.0))
+
+    def __repr__(self):
+        return f"correlated_gaussian(cov=matrix[{self.cov.shape[0]}x{self.cov.shape[1]}])"
+
+
+def correlated_gaussian(cov) -> Noise:
+    """Gaussian noise with any constant covariance ``cov`` (symmetric positive semi-definite, (d, d)):
+    ``xi = A z`` with ``A = Q diag(sqrt(lambda)) `` from ``cov = Q diag(lambda) Q^T``.
+
+    Not aligned with H in general: the case where the exact SGD moments of theory_notes.md §3F still
+    hold (only the diagonal of ``Q_H^T C Q_H`` enters) but no per-coordinate model applies."""
+    c = as_float_array(cov, "cov", ndim=2)
+    if c.shape[0] != c.shape[1]:
+        raise ValueError(f"cov: expected a square matrix, got shape {c.shape}")
+    if not np.allclose(c, c.T, rtol=1e-10, atol=1e-12 * np.abs(c).max()):
+        raise ValueError("cov: expected a symmetric matrix")
+    lam_min = np.linalg.eigvalsh(c)[0]
+    if lam_min < -1e-10 * max(1.0, np.abs(c).max()):
+        raise ValueError(f"cov: expected a positive semi-definite matrix, smallest eigenvalue {lam_min:.3g}")
+    c = (c + c.T) / 2
+    c.setflags(write=False)
+    return _CorrelatedGaussian(distribution="normal", cov=c)
 
 
 def hessian_aligned(scale=1.0) -> Noise:

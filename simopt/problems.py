@@ -65,7 +65,7 @@ def _jsonable(v):
     raise TypeError(f"cannot describe a value of type {type(v).__name__} as JSON")
 
 
-_NOISE_NAMES = ("gaussian", "hessian_aligned", "student_t")
+_NOISE_NAMES = ("gaussian", "correlated_gaussian", "hessian_aligned", "student_t")
 
 
 def _describe_noise(noise):
@@ -188,9 +188,8 @@ class Quadratic:
         return f0
 
     def _check_noise_shape(self):
-        n = self._noise
-        if n is not None and np.ndim(getattr(n, "scale", 0.0)) > 0:
-            n.factor(self)  # raises ValueError naming the noise scale if its length is not dim
+        if self._noise is not None:
+            self._noise.factor(self)  # raises ValueError naming the argument if its shape is not dim
 
     # ----------------------------------------------------------------- structure
     @property

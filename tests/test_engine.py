@@ -30,7 +30,13 @@ def _noise_models(d):
         "gaussian_vec": noise.gaussian(np.linspace(0.1, 1.0, d)),
         "hessian": noise.hessian_aligned(0.3),
         "student": noise.student_t(0.2, df=4.0),
+        "correlated": noise.correlated_gaussian(_random_cov(d)),
     }
+
+
+def _random_cov(d):
+    A = np.random.default_rng(d).standard_normal((d, d)) / np.sqrt(d)
+    return A @ A.T
 
 
 def reference_run(problem, opt, steps, runs, seed):
@@ -68,7 +74,7 @@ RULES = {
 
 
 @pytest.mark.parametrize("kind", ["diagonal", "dense", "block"])
-@pytest.mark.parametrize("noise_name", ["none", "gaussian_vec", "hessian", "student"])
+@pytest.mark.parametrize("noise_name", ["none", "gaussian_vec", "hessian", "student", "correlated"])
 def test_engine_matches_numpy_reference_loop(kind, noise_name):
     base = _problems()[kind]
     p = base.with_noise(_noise_models(base.dim)[noise_name])
@@ -79,6 +85,19 @@ def test_engine_matches_numpy_reference_loop(kind, noise_name):
         np.testing.assert_allclose(res.records["x"], ref, rtol=1e-9, atol=1e-11, err_msg=name)
         np.testing.assert_allclose(res.loss, p.loss(ref.reshape(-1, p.dim)).reshape(runs, -1),
                                    rtol=1e-8, atol=1e-14, err_msg=name)
+
+
+def test_noise_covariances_are_exact():
+    for kind, p in _problems().items():
+        d = p.dim
+        C = _random_cov(d)
+        np.testing.assert_allclose(noise.correlated_gaussian(C).covariance(p), C, atol=1e-12)
+        np.testing.assert_allclose(noise.hessian_aligned(0.3).covariance(p), 0.09 * p.hessian(), atol=1e-12)
+        np.testing.assert_allclose(noise.student_t(0.2, 4.0).covariance(p), 0.04 * 2.0 * np.eye(d))
+    with pytest.raises(ValueError, match="cov"):
+        noise.correlated_gaussian(-np.eye(3))
+    with pytest.raises(ValueError, match="cov"):
+        simopt.quadratic([1.0, 2.0], noise=noise.correlated_gaussian(np.eye(3)))
 
 
 def test_runs_split_equals_one_call():
