@@ -9,20 +9,18 @@ reported as a violation — the check can fail.
 
 Methods (theory_notes sections; the seed paper whose mechanism each is):
 
-=============  =====  ==================================================================================
-``gd``         §2A    GD, fixed step η (default 1/L): f_{t+1} ≤ ρ(η)² f_t
-``gd_opt``     §2A    GD, fixed step 2/(L+μ): ρ = (κ−1)/(κ+1)
-``gd_lg``      §2B    GD, η_t = 1/L_G(x_t), block-diagonal H: f_{t+1} ≤ f_t − ‖g_t‖²/(2L_G(x_t))
-                      (Tomihari & Sato 2025 mechanism; their Thm 4.7/4.9 constants are [NF])
-``sign``       §2C    sign descent, η_t = ‖g_t‖₁/U_∞: f_{t+1} ≤ f_t − ‖g_t‖₁²/(2U_∞)
-``adam``       §2E    Adam β1=0, β2=1, v₀=g₀² (Zhang et al. 2024): f_{t+1} ≤ ρ̃(η)² f_t, default
-                      η = 2/(λ_min(H̃)+λ_max(H̃))
-``sgd``        §3H    SGD with constant-covariance noise, η ≤ 1/L: E f_{t+1} ≤ (1−ημ) E f_t + ½η²V,
-                      checked on the Monte Carlo mean within ``z`` standard errors
-``gd_vs_sign`` §2D    runs ``gd_lg`` and ``sign``; reports the predicted advantage (trajectory mean of
-                      ψ·L_G/L_P, the ratio of the guaranteed decreases) beside the measured
-                      T_GD/T_sign.  A prediction, not a theorem: nothing to pass or fail in itself.
-=============  =====  ==================================================================================
+- ``gd`` (§2A): GD, fixed step η (default 1/L): f_{t+1} ≤ ρ(η)² f_t.
+- ``gd_opt`` (§2A): GD, fixed step 2/(L+μ): ρ = (κ−1)/(κ+1).
+- ``gd_lg`` (§2B): GD, η_t = 1/L_G(x_t), block-diagonal H: f_{t+1} ≤ f_t − ‖g_t‖²/(2L_G(x_t))
+  (Tomihari & Sato 2025 mechanism; their Thm 4.7/4.9 constants are not available [NF]).
+- ``sign`` (§2C): sign descent, η_t = ‖g_t‖₁/U_∞: f_{t+1} ≤ f_t − ‖g_t‖₁²/(2U_∞).
+- ``adam`` (§2E): Adam β1=0, β2=1, v₀=g₀² (Zhang et al. 2024): f_{t+1} ≤ ρ̃(η)² f_t, default
+  η = 2/(λ_min(H̃)+λ_max(H̃)).
+- ``sgd`` (§3H): SGD with constant-covariance noise, η ≤ 1/L: E f_{t+1} ≤ (1−ημ) E f_t + ½η²V,
+  checked on the Monte Carlo mean within ``z`` standard errors.
+- ``gd_vs_sign`` (§2D): runs ``gd_lg`` and ``sign``; reports the predicted advantage (trajectory mean
+  of ψ·L_G/L_P, the ratio of the guaranteed decreases) beside the measured T_GD/T_sign.  A
+  prediction, not a theorem: nothing to pass or fail in itself.
 
 Losses and gradients for the per-step checks are recomputed from the recorded iterates in H's
 eigenbasis (f = ½ Σ λ_i ẽ_i², g = Q(λ ⊙ ẽ), ẽ = Qᵀ(x − x*)): a sum of non-negative terms, accurate to a
