@@ -169,6 +169,16 @@ def test_gd_vs_sign_predicted_advantage_is_the_trajectory_mean():
     assert "T_GD/T_sign" in rep.table()
 
 
+def test_advantage_rank_correlation():
+    from simopt.theory.check import advantage_rank_correlation
+    assert advantage_rank_correlation([1, 2, 3, 4], [10, 20, 30, 45]) == pytest.approx(1.0)
+    assert advantage_rank_correlation([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
+    assert math.isnan(advantage_rank_correlation([1, 2], [1, 2]))
+    assert math.isnan(advantage_rank_correlation([1, 2, 3, np.inf], [1, 2, np.inf, 4]))
+    with pytest.raises(ValueError):
+        advantage_rank_correlation([1, 2, 3], [1, 2])
+
+
 # ------------------------------------------------------------------------------------ §3H
 def test_sgd_noise_bound_holds_in_expectation_and_fails_for_a_wrong_claim():
     p = simopt.heterogeneous_blocks(2, 3, 0.5, condition_number=20.0, seed=4,

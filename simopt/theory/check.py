@@ -39,7 +39,7 @@ from .._validate import (as_float_array, check_int, check_interval, check_nonneg
 from . import bounds as _b
 from . import metrics as _m
 
-__all__ = ["check", "BoundReport", "METHODS"]
+__all__ = ["check", "BoundReport", "METHODS", "advantage_rank_correlation"]
 
 METHODS = {
     "gd": ("2A", "GD, fixed step (default 1/L): f(x_t+1) <= rho(eta)^2 f(x_t)"),
@@ -581,9 +581,29 @@ def check(problem, method: str, eps: float = 1e-3, runs: int = 1, seed: int = 0,
             notes=["pred = trajectory mean of psi*P*L_G/U_inf (= psi*L_G/L_P for block-diagonal H), "
                    "the ratio of the guaranteed one-step decreases of sign descent and GD(1/L_G); "
                    "a prediction, not a theorem: compare its rank order with T_GD/T_sign"])
+        rho = advantage_rank_correlation(rep.predicted_advantage, rep.measured_advantage)
+        if np.isfinite(rho):
+            rep.notes.append(f"Spearman rank correlation over runs of pred(GD path) with "
+                             f"T_GD/T_sign: {rho:.3f}")
         return rep
     o = _deterministic(problem, method, eps, runs, seed, steps, optimizer, lr, x0, adam_eps, rtol)
     return _report(o, common, rtol)
+
+
+def advantage_rank_correlation(predicted, measured) -> float:
+    """Spearman rank correlation of the §2D predicted advantage (trajectory mean of ψ·L_G/L_P) with the
+    measured T_GD/T_sign, over runs or over the points of a sweep (theory_notes §2D: a prediction to
+    report, not a pass/fail).  Pairs with a non-finite entry are dropped; NaN with fewer than 3 pairs
+    or a constant input."""
+    from scipy.stats import spearmanr
+    a = np.asarray(predicted, dtype=np.float64).ravel()
+    b = np.asarray(measured, dtype=np.float64).ravel()
+    if a.shape != b.shape:
+        raise ValueError(f"predicted, measured: expected equal lengths, got {a.size} and {b.size}")
+    ok = np.isfinite(a) & np.isfinite(b)
+    if ok.sum() < 3 or np.all(a[ok] == a[ok][0]) or np.all(b[ok] == b[ok][0]):
+        return math.nan
+    return float(spearmanr(a[ok], b[ok]).statistic)
 
 
 def _report(o, common, tol):
