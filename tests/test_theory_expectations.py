@@ -1,7 +1,5 @@
 """Exact expectations (theory_notes.md §3F–G) and variance-adaptation factors (§4) against Monte
 Carlo: the engine's mean loss must lie within 4 standard errors of the closed forms."""
-from dataclasses import dataclass
-
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -10,17 +8,6 @@ from scipy.special import erf
 
 import simopt
 from simopt.theory import expectations as X
-
-
-@dataclass(frozen=True, eq=False)
-class FullCovarianceGaussian(simopt.noise.Noise):
-    """ξ = A z, z ~ N(0, I): any constant covariance A Aᵀ, through the noise base class's
-    ``("matrix", A)`` factor (the engine applies it as one product per step)."""
-    _name = "full_covariance_gaussian"
-    A: np.ndarray = None
-
-    def factor(self, problem):
-        return "matrix", np.asarray(self.A, dtype=np.float64)
 
 
 def _problems():
@@ -34,7 +21,7 @@ def _noises(p):
     A = 0.3 * rng.standard_normal((p.dim, p.dim))
     return {"isotropic": simopt.noise.gaussian(0.4),
             "hessian_aligned": simopt.noise.hessian_aligned(0.3),
-            "random_full": FullCovarianceGaussian(distribution="normal", A=A)}
+            "random_full": simopt.noise.correlated_gaussian(A @ A.T)}
 
 
 def _within(mc, se, exact, z=4.0):
