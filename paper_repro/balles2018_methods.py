@@ -1,4 +1,4 @@
-"""SGD, M-SGD, SSD, M-SSD, SVAG and M-SVAG at tuned learning rates on a noisy ill-conditioned quadratic, axis-aligned and rotated: variance adaptation never loses to its base method.
+"""SGD, M-SGD, SSD, M-SSD, SVAG and M-SVAG at tuned learning rates on a noisy ill-conditioned quadratic, axis-aligned and rotated: does variance adaptation lose to its base method?
 
 A synthetic analogue of Balles & Hennig (2018), "Dissecting Adam", Fig. 5 (seed_math.md §4), which
 compares the six methods on four deep-learning test problems with 10 seeds and ±1 std bands.
