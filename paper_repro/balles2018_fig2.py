@@ -196,17 +196,19 @@ def main(argv=None) -> int:
               f"|log10(SGD/SSD)| <= {EVEN} at every noise level (noise-free, moderate, high)",
               dd, all(abs(v) <= EVEN for v in dd))
     e = [r(I, "aligned", n) for n, _ in NOISE_LEVELS]
-    if not rep.claim("e_ill_aligned_ssd_clearly_better",
-                     "ill-conditioned, axis-aligned: SSD clearly outperforms SGD (Fig. 2 caption)",
-                     f"log10(SGD/SSD) >= {CLEARLY} at every noise level (noise-free, moderate, high)",
-                     e, all(v >= CLEARLY for v in e)):
-        rep.notes.append(
-            "Claim (e) fails with this noise model. A likely reason (theory_notes §3G): where noise dominates, "
-            "E sign(g_i + xi_i) = erf(g_i/(sqrt2 sigma_i)) ~ sqrt(2/pi) g_i/sigma_i, the same gain for every "
-            "coordinate under isotropic noise, so SSD acts like SGD with a rescaled lr and ~pi/2 times the "
-            "noise variance and loses the per-coordinate step normalisation that helps it on the axis-aligned "
-            "problem; with sigma = c*rms(lambda) the low-curvature coordinates are noise-dominated from the "
-            "start. The paper's noise model is [NF].")
+    rep.claim("e_ill_aligned_ssd_clearly_better",
+              "ill-conditioned, axis-aligned: SSD clearly outperforms SGD (Fig. 2 caption)",
+              f"log10(SGD/SSD) >= {CLEARLY} at every noise level (noise-free, moderate, high)",
+              e, all(v >= CLEARLY for v in e),
+              known_failure=(
+                  "not reproduced with isotropic Gaussian noise: SSD's edge on the axis-aligned problem "
+                  "vanishes once noise is present (log10 ratio ~ -0.1), and noise-free it stays under the "
+                  "pre-set factor 10 at full size. A likely reason (theory_notes §3G): where noise dominates, "
+                  "E sign(g_i + xi_i) = erf(g_i/(sqrt2 sigma_i)) ~ sqrt(2/pi) g_i/sigma_i, the same gain for "
+                  "every coordinate under isotropic noise, so SSD acts like SGD with a rescaled lr and loses "
+                  "the per-coordinate step normalisation that helps it on the axis-aligned problem. The "
+                  "paper's noise model is [NF]; with curvature-scaled noise (sigma_i ~ lambda_i) the ratio "
+                  "was measured at about 10^0.7-10^1.1 in an exploratory run (not part of this figure)."))
 
     # ---- figure --------------------------------------------------------------------------------------
     with simopt.plotting.style() as plt:
