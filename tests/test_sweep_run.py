@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from simopt import cli
-from simopt.sweep import Store, load, parse, run_sweep, status
+from simopt.sweep import LocalExecutor, Store, load, parse, run_sweep, status
 
 SLOW_SPEC = """
 steps = 4000
@@ -161,16 +161,32 @@ def test_pool_survives_a_killed_worker_and_matches_serial(tmp_path):
     killed = []
 
     def kill_one(cell, res):
+        # kill the worker that just returned a result: it has already been sent its next cell
         if not killed:
-            kids = multiprocessing.active_children()
-            assert kids, "expected pool worker processes"
-            os.kill(kids[0].pid, signal.SIGKILL)
-            killed.append(kids[0].pid)
+            pid = res["worker"]["pid"]
+            assert pid in {k.pid for k in multiprocessing.active_children()}
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
 
-    rep = run_sweep(spec, tmp_path / "pool", workers=2, quiet=True, on_result=kill_one)
+    pool = LocalExecutor(2, help_during_startup=False)  # every cell runs in a worker process
+    rep = run_sweep(spec, tmp_path / "pool", executor=pool, quiet=True, on_result=kill_one)
     assert killed and not rep.failed and len(rep.computed) == len(spec.cells) == len(ref.computed)
-    _exactly_once(Store(tmp_path / "pool"), spec.hashes)
-    _same_results(Store(tmp_path / "ref"), Store(tmp_path / "pool"), spec.hashes)
+    store = Store(tmp_path / "pool")
+    _exactly_once(store, spec.hashes)
+    _same_results(Store(tmp_path / "ref"), store, spec.hashes)
+    pids = {store.load(h).info["worker"]["pid"] for h in spec.hashes}
+    assert os.getpid() not in pids and killed[0] in pids
+    # without retries, the cell the killed worker was running is recorded failed (WorkerDied)
+    killed.clear()
+    rep = run_sweep(spec, tmp_path / "noretry", quiet=True, on_result=kill_one,
+                    executor=LocalExecutor(2, help_during_startup=False, retries=0))
+    assert len(rep.failed) == 1 and len(rep.computed) == len(spec.cells)
+    err = Store(tmp_path / "noretry").load_failure(rep.failed[0])["error"]
+    assert err.startswith("WorkerDied") and "exit code -9" in err
+    # with the default start-up help this process computes some cells too: same results
+    rep = run_sweep(spec, tmp_path / "help", workers=2, quiet=True)
+    assert len(rep.computed) == len(spec.cells)
+    _same_results(Store(tmp_path / "ref"), Store(tmp_path / "help"), spec.hashes)
 
 
 def test_cell_record_has_config_and_provenance(tmp_path):

@@ -11,7 +11,8 @@ workers or the order cells finish in.
   state, no fork-after-threads hazards), each with ``NUMBA_NUM_THREADS=1`` and one BLAS thread so
   that N workers use N cores without oversubscription.  Each worker has its own pipe; a worker that
   dies mid-cell (killed, out of memory, crashed) is replaced and its cell retried once, then recorded
-  failed.  Workers exit when the parent dies (their pipe closes).  As with any ``spawn`` pool, a
+  failed.  Workers exit when the parent dies (their pipe closes).  While the workers start up, the
+  calling process computes cells itself.  As with any ``spawn`` pool, a
   script that starts a pool must guard its entry point with ``if __name__ == "__main__":``.
 * :class:`DaskExecutor` — ``dask.distributed``: an existing scheduler (``tcp://host:8786``), a
   ``LocalCluster`` started for the sweep (``"local"``), or a ``Client`` passed in.  Dask reschedules
@@ -89,6 +90,19 @@ def execute_cell(payload: dict) -> dict:
                 "worker": where}
 
 
+def _execute_single_threaded(payload):
+    """:func:`execute_cell` with this thread's Numba thread count set to 1 (restored after): used
+    while pool workers start, so the calling process adds one busy core, not a multi-threaded
+    region contending with the starting workers.  Results do not depend on the thread count."""
+    import numba
+    n = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        return execute_cell(payload)
+    finally:
+        numba.set_num_threads(n)
+
+
 class SerialExecutor:
     """Run cells in this process, in order."""
 
@@ -109,9 +123,25 @@ class SerialExecutor:
 _ENV_LOCK = threading.Lock()
 
 
+def _warm_up():
+    """Load the engine's compiled kernels with one tiny run, so a worker's first real cell does not
+    pay for it (numba loads cached machine code on first call)."""
+    try:
+        import simopt
+        p = simopt.quadratic([1.0, 2.0], noise=simopt.noise.gaussian(0.1))
+        simopt.run(p, simopt.optim.sgd(0.1), 2)
+    except Exception:  # noqa: BLE001 - only an optimisation; real cells report their own errors
+        pass
+
+
 def _worker_loop(conn):
-    """Worker process body: receive ``(index, payload)``, send back ``(index, result)``; stop on
-    ``None`` or when the parent's end of the pipe closes."""
+    """Worker process body: warm up, say ``("ready",)``, then receive ``(index, payload)`` and send
+    back ``("result", index, result)``; stop on ``None`` or when the parent's end closes."""
+    _warm_up()
+    try:
+        conn.send(("ready",))
+    except (BrokenPipeError, OSError):
+        return
     while True:
         try:
             msg = conn.recv()
@@ -122,7 +152,7 @@ def _worker_loop(conn):
         i, payload = msg
         res = execute_cell(payload)
         try:
-            conn.send((i, res))
+            conn.send(("result", i, res))
         except (BrokenPipeError, OSError):
             break
     conn.close()
@@ -130,18 +160,25 @@ def _worker_loop(conn):
 
 class LocalExecutor:
     """A pool of ``workers`` local processes (default: the number of cores); ``workers=1`` runs in
-    this process.  ``retries`` is how many times a cell whose worker died is re-run before it is
-    recorded failed."""
+    this process.
+
+    ``retries``: how many times a cell whose worker died is re-run before it is recorded failed.
+    ``help_during_startup``: a new worker needs about a second or two to import simopt and load its
+    compiled kernels; until the first worker has returned a result, this process computes cells
+    itself (it is warm already), so small sweeps do not pay the start-up as idle time.
+    """
 
     name = "local"
 
-    def __init__(self, workers: int | None = None, *, start_method: str = "spawn", retries: int = 1):
-        from .._validate import check_int
+    def __init__(self, workers: int | None = None, *, start_method: str = "spawn", retries: int = 1,
+                 help_during_startup: bool = True):
+        from .._validate import check_bool, check_int
         self.workers = (os.cpu_count() or 1) if workers is None else check_int(workers, "workers", 1)
         if start_method not in ("spawn", "forkserver"):
             raise ValueError(f"start_method: expected 'spawn' or 'forkserver', got {start_method!r}")
         self.start_method = start_method
         self.retries = check_int(retries, "retries", 0)
+        self.help_during_startup = check_bool(help_during_startup, "help_during_startup")
 
     def describe(self) -> dict:
         return {"executor": self.name, "workers": self.workers, "start_method": self.start_method}
@@ -175,27 +212,38 @@ class LocalExecutor:
         ctx = mp.get_context(self.start_method)
         todo = deque(range(len(cells)))
         deaths = [0] * len(cells)
-        workers = {}  # conn -> [process, index or None]
+        workers = {}  # conn -> [process, ready, index of the cell it runs or None]
+
+        def start():
+            p, conn = self._start(ctx)
+            workers[conn] = [p, False, None]
+
+        def dispatch(conn):
+            w = workers[conn]
+            w[2] = todo.popleft() if todo else None
+            if w[2] is not None:
+                conn.send((w[2], cells[w[2]].payload))
+
+        def busy():
+            return any(w[2] is not None for w in workers.values())
+
+        def any_ready():
+            return any(w[1] for w in workers.values())
+
         try:
             for _ in range(min(self.workers, len(cells))):
-                p, conn = self._start(ctx)
-                workers[conn] = [p, None]
-
-            def dispatch(conn):
-                if todo:
-                    i = todo.popleft()
-                    workers[conn][1] = i
-                    conn.send((i, cells[i].payload))
+                start()
+            while todo or busy():
+                if self.help_during_startup and todo and not any_ready():
+                    i = todo.popleft()  # no worker is up yet: compute here meanwhile
+                    callback(cells[i], _execute_single_threaded(cells[i].payload))
+                    ready = wait(list(workers), timeout=0)
                 else:
-                    workers[conn][1] = None
-
-            for conn in list(workers):
-                dispatch(conn)
-            while any(w[1] is not None for w in workers.values()):
-                for conn in wait(list(workers)):
-                    p, i = workers[conn]
+                    ready = wait(list(workers))
+                for conn in ready:
+                    p, _, i = workers[conn]
                     try:
-                        j, res = conn.recv()
+                        msg = conn.recv()
                     except (EOFError, OSError):  # the worker died
                         p.join(5)
                         del workers[conn]
@@ -211,21 +259,26 @@ class LocalExecutor:
                             else:
                                 todo.appendleft(i)
                         if todo:
-                            q, c2 = self._start(ctx)
-                            workers[c2] = [q, None]
-                            dispatch(c2)
+                            start()
                         continue
-                    workers[conn][1] = None
-                    dispatch(conn)
-                    callback(cells[j], res)
+                    workers[conn][1] = True
+                    if msg[0] == "result":
+                        _, j, res = msg
+                        dispatch(conn)
+                        callback(cells[j], res)
+                    else:  # ("ready",)
+                        dispatch(conn)
         finally:
-            for conn, (p, _) in workers.items():
+            for conn, (p, ready, _) in workers.items():
+                if not ready:  # still starting up, never given work: no need to wait for it
+                    p.terminate()
+                    continue
                 try:
                     conn.send(None)
                 except OSError:
                     pass
-            for conn, (p, _) in workers.items():
-                p.join(2)
+            for conn, (p, _, _) in workers.items():
+                p.join(5)
                 if p.is_alive():
                     p.terminate()
                     p.join(2)

@@ -51,7 +51,8 @@ def _json_default(o):
 
 
 def _dumps(obj) -> bytes:
-    return json.dumps(obj, indent=1, sort_keys=True, default=_json_default).encode("utf-8")
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"),
+                      default=_json_default).encode("utf-8")
 
 
 def _atomic_write(path: Path, data: bytes, fsync: bool = False):
