@@ -238,3 +238,12 @@ def test_python_api_accepts_the_same_structure():
     assert labels == ["adam(beta1=0)", "adam(beta1=0.9)", "adam(beta2=0.99)", "clipped-sgd",
                       "gd_oracle", "sgd"]
     assert any(c.lr is None for c in s.cells)  # the oracle sets its own step
+
+
+def test_example_configs_are_valid():
+    from pathlib import Path
+    examples = sorted((Path(__file__).resolve().parent.parent / "examples").glob("sweep_*.toml"))
+    assert len(examples) >= 2
+    for path in examples:
+        s = load(path)
+        assert s.cells and len(set(s.hashes)) == len(s.cells)
