@@ -28,7 +28,7 @@ import numpy as np
 import scipy.linalg
 
 from . import noise as _noise_mod
-from ._validate import (as_float_array, check_int, check_interval, check_positive_scalar)
+from ._validate import as_float_array, check_bool, check_int, check_interval, check_positive_scalar
 from .rotations import _check_sizes, _haar, _haar_so, _partial_from
 from .spectra import as_block_eigvals
 
@@ -511,11 +511,12 @@ def quadratic(eigvals, rotation="none", noise=None, seed=0, x0=None, xstar=None,
                    noise=noise, seed=seed, description=desc)
 
 
-def _block_problem(spectra, rotation, noise, seed, x0, xstar, description_of):
+def _block_problem(spectra, rotation, noise, seed, x0, xstar, description_of, within_blocks=False):
     sizes = tuple(b.size for b in spectra)
     lam = np.concatenate(spectra)
     d = lam.size
     rot_arg = _parse_rotation(rotation, ("block", "none", "global", "haar"))
+    within_blocks = check_bool(within_blocks, "within_blocks")
     noise = _check_noise(noise)
     seed = _check_seed(seed)
     if x0 is not None:
@@ -523,7 +524,12 @@ def _block_problem(spectra, rotation, noise, seed, x0, xstar, description_of):
     if xstar is not None:
         xstar = as_float_array(xstar, "xstar", shape=(d,))
     gens = _streams(seed)
-    if rot_arg == "block":
+    if within_blocks and rot_arg not in ("block", "none", 0.0):
+        # block rotations first (the same draws as rotation="block"), then the global one on top
+        inner = _block_diag_matrix([_haar(n, gens[0]) for n in sizes])
+        outer = _haar(d, gens[0]) if rot_arg in ("global", "haar") else _partial_from(_haar_so(d, gens[0]), rot_arg)
+        kind, rot = "dense", outer @ inner
+    elif rot_arg == "block" or (within_blocks and rot_arg in ("none", 0.0)):
         kind, rot = "block", [_haar(n, gens[0]) for n in sizes]
     elif rot_arg == "none" or rot_arg == 0.0:
         kind, rot = "diagonal", None
@@ -532,12 +538,18 @@ def _block_problem(spectra, rotation, noise, seed, x0, xstar, description_of):
     else:
         kind, rot = "dense", _partial_from(_haar_so(d, gens[0]), rot_arg)
     desc = description_of(rot_arg, _describe_noise(noise), seed, x0, xstar)
+    if within_blocks:
+        desc["args"]["within_blocks"] = True
     return _finish(kind=kind, sizes=sizes, lam=lam, rot=rot, gens=gens, x0=x0, xstar=xstar,
                    noise=noise, seed=seed, description=desc)
 
 
+def _block_diag_matrix(mats):
+    return scipy.linalg.block_diag(*mats)
+
+
 def block_diagonal(block_eigvals, rotation="block", noise=None, seed=0, x0=None,
-                   xstar=None) -> Quadratic:
+                   xstar=None, within_blocks=False) -> Quadratic:
     """A problem whose blocks have the requested spectra ``block_eigvals`` (a list of 1-d positive
     arrays, one per block, in coordinate order; a 2-d array counts as one block per row).
 
@@ -550,6 +562,11 @@ def block_diagonal(block_eigvals, rotation="block", noise=None, seed=0, x0=None,
       space (kind ``"dense"``; the blocks are kept as the parameter partition);
     - θ ∈ [0, 1]: a global partial rotation ``rotations.partial`` of the axis-aligned ``H``
       (θ = 0: diagonal; θ = 1: the same ``H`` as ``"global"`` with the same seed, up to rounding).
+
+    ``within_blocks=True`` rotates each block by its own Haar rotation *first* (the same draws as
+    ``"block"``) and then applies the global ``rotation`` on top: ``H = R_g diag(R_b Λ_b R_bᵀ) R_gᵀ``.
+    With θ this is a continuous path from Zhang et al.'s block-diagonal Hessian (θ = 0, identical to
+    ``rotation="block"``) to a fully rotated one (θ = 1) along which the block structure dissolves.
     """
     spectra = as_block_eigvals(block_eigvals)
 
@@ -557,7 +574,7 @@ def block_diagonal(block_eigvals, rotation="block", noise=None, seed=0, x0=None,
         return _description("block_diagonal", block_eigvals=spectra, rotation=rot_arg,
                             noise=noise_desc, seed=seed, x0=x0, xstar=xstar)
 
-    return _block_problem(spectra, rotation, noise, seed, x0, xstar, description_of)
+    return _block_problem(spectra, rotation, noise, seed, x0, xstar, description_of, within_blocks)
 
 
 def heterogeneous_block_spectra(n_blocks, block_size, heterogeneity, condition_number=5000.0,
@@ -595,7 +612,7 @@ def heterogeneous_block_spectra(n_blocks, block_size, heterogeneity, condition_n
 
 def heterogeneous_blocks(n_blocks, block_size, heterogeneity, condition_number=5000.0,
                          rotation="block", noise=None, seed=0, x0=None, xstar=None,
-                         block_width=None) -> Quadratic:
+                         block_width=None, within_blocks=False) -> Quadratic:
     """``n_blocks`` blocks of ``block_size`` coordinates whose spectra go from identical
     (``heterogeneity = 0``) to separated bands (``heterogeneity = 1``) at a fixed global
     condition number ``κ = condition_number`` (Zhang et al. 2024's homogeneous vs heterogeneous
@@ -615,8 +632,9 @@ def heterogeneous_blocks(n_blocks, block_size, heterogeneity, condition_number=5
     eigenvalue is κ^{c_b} whatever h and w (every 1×1 block is perfectly conditioned);
     both = 1 is rejected (a 1-d problem cannot have κ > 1).
 
-    ``rotation``, ``noise``, ``seed``, ``x0``, ``xstar`` as in ``block_diagonal`` (default
-    ``"block"``: each block independently Haar-rotated, so H is block-diagonal but not diagonal).
+    ``rotation``, ``noise``, ``seed``, ``x0``, ``xstar``, ``within_blocks`` as in ``block_diagonal``
+    (default ``"block"``: each block independently Haar-rotated, so H is block-diagonal but not
+    diagonal).
     """
     spectra = heterogeneous_block_spectra(n_blocks, block_size, heterogeneity, condition_number,
                                           block_width)
@@ -627,7 +645,7 @@ def heterogeneous_blocks(n_blocks, block_size, heterogeneity, condition_number=5
                             rotation=rot_arg, noise=noise_desc, seed=seed, x0=x0, xstar=xstar,
                             block_width=block_width)
 
-    return _block_problem(spectra, rotation, noise, seed, x0, xstar, description_of)
+    return _block_problem(spectra, rotation, noise, seed, x0, xstar, description_of, within_blocks)
 
 
 _CONSTRUCTORS = {"quadratic": quadratic, "block_diagonal": block_diagonal,

@@ -450,3 +450,23 @@ def test_fuzz_only_value_or_type_errors_escape(which, data):
         assert any(k in str(e) for k in names), str(e)
     else:
         assert np.all(np.isfinite(p.hessian())) and math.isfinite(p.f0)
+
+
+def test_within_blocks_rotation_path_from_block_diagonal_to_fully_rotated():
+    """θ = 0 is exactly the block-rotated problem; every θ keeps the spectrum; the path is continuous."""
+    import simopt as so
+    blk = so.heterogeneous_blocks(3, 4, 1.0, 200.0, rotation="block", seed=5)
+    at0 = so.heterogeneous_blocks(3, 4, 1.0, 200.0, rotation=0.0, within_blocks=True, seed=5)
+    assert at0.kind == "block"
+    np.testing.assert_array_equal(at0.hessian(), blk.hessian())
+    prev = blk.hessian()
+    for theta in (1e-6, 0.25, 0.5, 1.0):
+        p = so.heterogeneous_blocks(3, 4, 1.0, 200.0, rotation=theta, within_blocks=True, seed=5)
+        assert p.kind == "dense"
+        np.testing.assert_allclose(np.linalg.eigvalsh(p.hessian()), blk.eigvals, rtol=1e-10)
+        if theta == 1e-6:
+            assert np.abs(p.hessian() - prev).max() < 1e-3
+        q = so.problems.from_description(p.describe())
+        np.testing.assert_array_equal(q.hessian(), p.hessian())
+    with pytest.raises(TypeError, match="within_blocks"):
+        so.block_diagonal([[1.0, 2.0]], rotation=0.5, within_blocks="yes")
