@@ -73,8 +73,19 @@ RATE_FLOOR = 1e-24          # ...the tail window ends before the loss falls belo
 SIZES = {
     False: dict(block_size=50, runs=8, steps=16000, eps=1e-5, record_every=10, rate_max_steps=60000,
                 rate_runs=8, coarse_every=1),
-    True: dict(block_size=25, runs=8, steps=16000, eps=1e-5, record_every=20, rate_max_steps=20000,
-               rate_runs=4, coarse_every=2),
+    # quick mode tunes and compares GD and Adam exactly as the full run (so the T-ratio claims, which sit
+    # near their thresholds on the homogeneous cases, are decided identically); only the rate check is smaller
+    True: dict(block_size=50, runs=8, steps=16000, eps=1e-5, record_every=10, rate_max_steps=20000,
+               rate_runs=4, coarse_every=1),
+}
+# Findings, not bugs (see the JSON notes): the claim is checked and reported; the run fails if it starts to hold.
+KNOWN_FAILURES = {
+    "Case 2": "not reproduced for this construction: on the even redistribution of the power-law / "
+              "two-cluster block spectra, tuned Adam still reaches the target about 5x sooner than tuned GD "
+              "(and sooner at every lr of the grid), although the blocks are homogeneous (JS ~ 0.01). Its "
+              "edge there is not the diagonal preconditioning of the theorem (Adam(beta1=0, beta2=1) has "
+              "kappa~ ~ 2e5 >> kappa on this case and never reaches the target). The paper's Case 2 spectra "
+              "are [NF]; the heterogeneous_blocks counterpart (Case 4) does show GD similar to Adam.",
 }
 GRIDS = {  # factor-2 grids (log2 of the lr), refined by √2 around the best point
     "GD": np.arange(-15, -9),
@@ -291,7 +302,8 @@ def main(argv=None) -> int:
                       "(Zhang et al. 2024, quadratic figure, Cases 2 and 4)",
                       f"{HOMO_BAND[0]:.3g} <= median T_GD(eps) / median T_Adam(eps) <= {HOMO_BAND[1]:g}, "
                       f"both reaching eps={S['eps']:g}", meas,
-                      (not censored) and math.isfinite(ratio) and HOMO_BAND[0] <= ratio <= HOMO_BAND[1])
+                      (not censored) and math.isfinite(ratio) and HOMO_BAND[0] <= ratio <= HOMO_BAND[1],
+                      known_failure=KNOWN_FAILURES.get(cname))
     for het, hom in (("Case 1", "Case 2"), ("Case 3", "Case 4")):
         a, b = numbers[het]["js"], numbers[hom]["js"]
         rep.claim(f"JS {het} > {hom}", "The JS distance between block spectra is larger for the "
