@@ -10,8 +10,42 @@ def _names():
     return REPRODUCTIONS
 
 
+def gallery_markdown(figdir="figures") -> str:
+    """The README's gallery section, made from the reports the reproductions wrote into ``figdir``."""
+    import json
+    import os
+    lines = []
+    for n in _names():
+        path = os.path.join(figdir, f"{n}.json")
+        if not os.path.exists(path):
+            lines.append(f"### {n}\n\n(no report yet: run `simopt repro {n}`)\n")
+            continue
+        with open(path) as f:
+            doc = json.load(f)
+        mod = importlib.import_module(f"paper_repro.{n}")
+        first = (mod.__doc__ or "").strip().splitlines()[0]
+        lines.append(f"### {n} — {doc['title']}\n")
+        lines.append(f"*{doc['source']}.* {first}\n")
+        lines.append(f"![{n}]({figdir}/{n}.png)\n")
+        lines.append("| claim | criterion | status |\n|---|---|---|")
+        for c in doc["claims"]:
+            status = c.get("status", "PASS" if c["passed"] else "FAIL")
+            crit = c["criterion"].replace("|", "\\|")
+            lines.append(f"| {c['id']} | {crit} | **{status}** |")
+        reasons = [c for c in doc["claims"] if c.get("reason")]
+        for c in reasons:
+            lines.append(f"\n*{c['id']} ({c['status']}):* {c['reason']}")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def _run(args) -> int:
     names = _names()
+    if args.out is None:
+        args.out = "figures/quick" if args.quick else "figures"
+    if args.target == "gallery":
+        print(gallery_markdown(args.out))
+        return 0
     if args.target == "list":
         for n in names:
             mod = importlib.import_module(f"paper_repro.{n}")
@@ -44,8 +78,11 @@ def _run(args) -> int:
 def register(sub):
     p = sub.add_parser("repro", help="reproduce the papers' figures and check their claims",
                        description="Run one reproduction, all of them, or list them.")
-    p.add_argument("target", help="'list', 'all', or a reproduction name")
+    p.add_argument("target", help="'list', 'all', a reproduction name, or 'gallery' (print the README "
+                                  "gallery from the reports in --out)")
     p.add_argument("--quick", action="store_true", help="CI size (each well under a minute)")
-    p.add_argument("--out", default="figures", help="output directory (default figures/)")
+    p.add_argument("--out", default=None,
+                   help="output directory (default figures/, or figures/quick/ with --quick so the "
+                        "gallery's full-size figures are not overwritten)")
     p.add_argument("--seed", type=int, default=None, help="base seed (default: each script's own)")
     p.set_defaults(func=_run)
