@@ -8,6 +8,8 @@ Sweep: 200 cells, each one ``simopt.run`` of 4 runs x 200 steps on a d=50 proble
 * serial sweep (``workers=1``, in this process): wall ``W``; overhead ``(W - C) / C``.  This is the
   sweep machinery proper: spec validation and hashing, one .npz + one .json written atomically per
   cell, provenance.
+* default (``simopt sweep run`` without ``--workers``): one worker per core, started only if the
+  sweep is big enough to pay for them; overhead against ``C`` as for the serial sweep.
 * pool / Dask sweeps with N workers: wall ``W_N`` against the ideal ``S / N`` where ``S`` is the sum
   of the cells' wall times measured inside the workers; overhead ``(W_N - S/N) / (S/N)``.  This adds
   worker start-up (each worker imports simopt and loads the compiled kernels) and scheduling.
@@ -57,7 +59,10 @@ def timed_sweep(spec, **kw):
         t0 = time.perf_counter()
         rep = run_sweep(spec, out, quiet=True, **kw)
         wall = time.perf_counter() - t0
-        assert len(rep.computed) == rep.total and not rep.failed
+        if rep.failed or len(rep.computed) != rep.total:
+            from simopt.sweep import Store
+            errs = {Store(out).load_failure(h)["error"] for h in rep.failed}
+            raise RuntimeError(f"{len(rep.failed)} of {rep.total} cells failed: {sorted(errs)}")
         return wall, rep.compute_time
     finally:
         shutil.rmtree(out, ignore_errors=True)
@@ -89,7 +94,7 @@ def main(argv=None):
     res["serial"] = {"wall_s": W, "sum_cell_s": S, "overhead_vs_plain": (W - C) / C,
                      "bookkeeping_ms_per_cell": 1e3 * (W - S) / n}
 
-    modes = [("local pool", {"workers": args.workers})]
+    modes = [("default (no --workers)", {}), ("local pool", {"workers": args.workers})]
     if not args.no_dask:
         try:
             import distributed  # noqa: F401
@@ -98,6 +103,10 @@ def main(argv=None):
             print("(dask not installed: skipping the Dask measurement)")
     for name, kw in modes:
         W, S = min(timed_sweep(SPEC, **kw) for _ in range(args.repeats))
+        if not kw:  # the default decides by itself; compare with the plain loop
+            rows.append((name, W, S, (W - C) / C))
+            res["default"] = {"wall_s": W, "sum_cell_s": S, "overhead_vs_plain": (W - C) / C}
+            continue
         ideal = S / args.workers
         rows.append((f"{name}, {args.workers} workers", W, S, (W - ideal) / ideal))
         res[name.split()[0]] = {"workers": args.workers, "wall_s": W, "sum_cell_s": S,
@@ -111,8 +120,8 @@ def main(argv=None):
               f"{'' if o is None else f'{100 * o:8.1f}%':>9s}")
     print(f"serial bookkeeping (wall - sum of cells): {res['serial']['bookkeeping_ms_per_cell']:.2f} "
           f"ms per cell; load average {res['loadavg'][0]:.1f} on {os.cpu_count()} cpus")
-    print("overhead: serial = (wall - plain loop) / plain loop; pool and Dask = (wall - S/N) / (S/N), "
-          "S = sum of the cells' wall times inside the workers, N workers")
+    print("overhead: serial and default = (wall - plain loop) / plain loop; pool and Dask = "
+          "(wall - S/N) / (S/N), S = sum of the cells' wall times inside the workers, N workers")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1)

@@ -90,7 +90,8 @@ def register(subparsers) -> None:
     p.add_argument("config", help="TOML spec file (see examples/)")
     p.add_argument("--out", required=True, help="results directory (created; resumed if it exists)")
     p.add_argument("--workers", type=int, default=None,
-                   help="local worker processes (default: cores; 1 = in this process); with "
+                   help="local worker processes (1 = in this process; default: one per core, "
+                        "started only when the sweep is big enough to pay for them); with "
                         "--dask local, the LocalCluster's workers")
     p.add_argument("--dask", default=None, metavar="ADDR|local",
                    help="run on Dask: a scheduler address (tcp://host:8786) or 'local'")

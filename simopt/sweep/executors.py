@@ -12,8 +12,8 @@ workers or the order cells finish in.
   that N workers use N cores without oversubscription.  Each worker has its own pipe; a worker that
   dies mid-cell (killed, out of memory, crashed) is replaced and its cell retried once, then recorded
   failed.  Workers exit when the parent dies (their pipe closes).  While the workers start up, the
-  calling process computes cells itself.  As with any ``spawn`` pool, a
-  script that starts a pool must guard its entry point with ``if __name__ == "__main__":``.
+  calling process computes cells itself.  As with any ``spawn`` pool, a script that starts a pool
+  must guard its entry point with ``if __name__ == "__main__":``.
 * :class:`DaskExecutor` — ``dask.distributed``: an existing scheduler (``tcp://host:8786``), a
   ``LocalCluster`` started for the sweep (``"local"``), or a ``Client`` passed in.  Dask reschedules
   the tasks of a worker that dies (up to its ``allowed-failures``).
@@ -163,15 +163,21 @@ class LocalExecutor:
     this process.
 
     ``retries``: how many times a cell whose worker died is re-run before it is recorded failed.
-    ``help_during_startup``: a new worker needs about a second or two to import simopt and load its
-    compiled kernels; until the first worker has returned a result, this process computes cells
-    itself (it is warm already), so small sweeps do not pay the start-up as idle time.
+    ``help_during_startup``: a new worker needs a second or two (``STARTUP_SECONDS``) to import
+    simopt and load its compiled kernels; until one is ready, this process computes cells itself.
+    ``adaptive`` (what ``simopt sweep run`` does without ``--workers``): first compute cells here for
+    ``PROBE_SECONDS``; if the rest would take this process less than twice a worker's start-up,
+    finish here and start no pool at all (a pool cannot pay for itself on so little work).  Results
+    are the same either way; only the wall time differs.
     """
+
+    STARTUP_SECONDS = 2.0
+    PROBE_SECONDS = 0.25
 
     name = "local"
 
     def __init__(self, workers: int | None = None, *, start_method: str = "spawn", retries: int = 1,
-                 help_during_startup: bool = True):
+                 help_during_startup: bool = True, adaptive: bool = False):
         from .._validate import check_bool, check_int
         self.workers = (os.cpu_count() or 1) if workers is None else check_int(workers, "workers", 1)
         if start_method not in ("spawn", "forkserver"):
@@ -179,9 +185,11 @@ class LocalExecutor:
         self.start_method = start_method
         self.retries = check_int(retries, "retries", 0)
         self.help_during_startup = check_bool(help_during_startup, "help_during_startup")
+        self.adaptive = check_bool(adaptive, "adaptive")
 
     def describe(self) -> dict:
-        return {"executor": self.name, "workers": self.workers, "start_method": self.start_method}
+        return {"executor": self.name, "workers": self.workers, "start_method": self.start_method,
+                "adaptive": self.adaptive}
 
     def _start(self, ctx):
         parent, child = ctx.Pipe(duplex=True)
@@ -207,10 +215,22 @@ class LocalExecutor:
         if self.workers == 1 or len(cells) == 1:
             SerialExecutor().map(cells, callback)
             return
+        todo = deque(range(len(cells)))
+        if self.adaptive:
+            t_start, took = time.perf_counter(), []
+            while todo and time.perf_counter() - t_start < self.PROBE_SECONDS:
+                i = todo.popleft()
+                t = time.perf_counter()
+                callback(cells[i], execute_cell(cells[i].payload))
+                took.append(time.perf_counter() - t)
+            # the first cell may include loading the compiled kernels: estimate from the others
+            per_cell = sorted(took[1:] or took)[len(took[1:] or took) // 2]
+            if per_cell * len(todo) < 2 * self.STARTUP_SECONDS:
+                SerialExecutor().map([cells[i] for i in todo], callback)
+                return
         import multiprocessing as mp
         from multiprocessing.connection import wait
         ctx = mp.get_context(self.start_method)
-        todo = deque(range(len(cells)))
         deaths = [0] * len(cells)
         workers = {}  # conn -> [process, ready, index of the cell it runs or None]
 
@@ -370,7 +390,9 @@ class DaskExecutor:
 
 def make_executor(workers: int | None = None, dask: str | None = None, client=None):
     """The executor the CLI options describe: Dask when ``dask`` (``"local"`` or an address) or a
-    ``client`` is given, else the local pool (``workers`` processes; ``1`` = this process)."""
+    ``client`` is given, else the local pool: ``workers`` processes when given (``1`` = this
+    process); by default as many as cores, started only if the sweep is big enough to pay for them
+    (``LocalExecutor(adaptive=True)``)."""
     if client is not None or dask is not None:
         return DaskExecutor(dask if dask is not None else "local", workers=workers, client=client)
-    return LocalExecutor(workers)
+    return LocalExecutor(workers, adaptive=workers is None)

@@ -82,7 +82,8 @@ def run_sweep(spec, out, *, workers: int | None = None, dask: str | None = None,
     ``spec``: a :class:`~simopt.sweep.spec.Spec`, a dict, or a TOML path; it is fully validated
     before anything is written.  The executor: ``executor`` if given, else Dask when ``dask``
     (``"local"`` or a scheduler address) or ``client`` is given, else a local pool of ``workers``
-    processes (default: the number of cores; ``1`` = this process).  ``on_result(cell, result)`` is
+    processes (``1`` = this process; default: one per core, started only if the sweep is big enough
+    to pay for their start-up, see :class:`~simopt.sweep.executors.LocalExecutor`).  ``on_result(cell, result)`` is
     called after each cell is stored.  Shows a progress bar (cells done / total, ETA) unless ``quiet``.
     """
     spec = as_spec(spec)
