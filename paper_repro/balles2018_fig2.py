@@ -81,17 +81,6 @@ def starts(problem, runs, seed, which):
     return problem.xstar + rng.standard_normal((runs, problem.dim))
 
 
-def tune_two_stage(problem, rule, coarse, steps, runs, seed, x0):
-    """``simopt.tune_lr`` on a coarse log grid, then on a 1/8-decade grid within ±½ decade of its best.
-    Returns (best lr, edge flag of the fine grid relative to the coarse grid's range, both Tuned)."""
-    t1 = simopt.tune_lr(problem, rule, coarse, steps, runs=runs, seed=seed, x0=x0, record_every=steps)
-    if t1.best_lr is None:
-        raise RuntimeError(f"{rule.name}: no lr of the coarse grid gave a finite score")
-    fine = t1.best_lr * 10.0 ** np.linspace(-0.5, 0.5, 9)
-    t2 = simopt.tune_lr(problem, rule, fine, steps, runs=runs, seed=seed, x0=x0, record_every=steps)
-    return t2.best_lr, t1.edge, t1, t2
-
-
 def rule_for(method, lr=1.0):
     return optim.sgd(lr) if method == "SGD" else optim.sign(lr)
 
@@ -137,8 +126,9 @@ def main(argv=None) -> int:
                 p = base if c == 0 else base.with_noise(nz.gaussian(c * sigma_unit))
                 for m in METHODS:
                     coarse = (10.0 ** sgd_exp / base.L) if m == "SGD" else 10.0 ** ssd_exp
-                    lr, edge, _, _ = tune_two_stage(p, rule_for(m), coarse, T, S["tune_runs"],
-                                                    2 * args.seed + 1, X_tune)
+                    tuned = simopt.tune_lr(p, rule_for(m), coarse, T, runs=S["tune_runs"], seed=2 * args.seed + 1,
+                                           x0=X_tune, record_every=T, refine=4)
+                    lr, edge = tuned.best_lr, tuned.edge
                     res = simopt.run(p, rule_for(m, lr), T, runs=S["eval_runs"], seed=2 * args.seed + 2,
                                      x0=X_eval, record_every=S["record_every"])
                     key = (pname, oname, nname, m)

@@ -72,17 +72,6 @@ def starts(problem, runs, seed, which):
     return problem.xstar + rng.standard_normal((runs, problem.dim))
 
 
-def tune_two_stage(problem, rule, coarse, steps, runs, seed, x0):
-    """``simopt.tune_lr`` on a coarse log grid, then on a 1/8-decade grid within ±½ decade of its best.
-    Returns (best lr, the coarse grid's edge flag)."""
-    t1 = simopt.tune_lr(problem, rule, coarse, steps, runs=runs, seed=seed, x0=x0, record_every=steps)
-    if t1.best_lr is None:
-        raise RuntimeError(f"{rule.name}: no lr of the coarse grid gave a finite score")
-    fine = t1.best_lr * 10.0 ** np.linspace(-0.5, 0.5, 9)
-    t2 = simopt.tune_lr(problem, rule, fine, steps, runs=runs, seed=seed, x0=x0, record_every=steps)
-    return t2.best_lr, t1.edge
-
-
 def main(argv=None) -> int:
     args = parse_args(NAME, __doc__.splitlines()[0], argv)
     rep = Report.from_args(NAME, "SGD, SSD, SVAG and their momentum variants on a noisy quadratic",
@@ -108,7 +97,9 @@ def main(argv=None) -> int:
         X_eval = starts(p, S["eval_runs"], args.seed, 2)
         for m, (make, fam, _, _) in METHODS.items():
             coarse = grids[fam] / p.L if fam == "grad" else grids[fam]
-            lr, edge = tune_two_stage(p, make(1.0), coarse, T, S["tune_runs"], 2 * args.seed + 1, X_tune)
+            tuned = simopt.tune_lr(p, make(1.0), coarse, T, runs=S["tune_runs"], seed=2 * args.seed + 1,
+                                   x0=X_tune, record_every=T, refine=4)
+            lr, edge = tuned.best_lr, tuned.edge
             res = simopt.run(p, make(lr), T, runs=S["eval_runs"], seed=2 * args.seed + 2, x0=X_eval,
                              record_every=S["record_every"])
             rel = res.loss / res.f0[:, None]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validate import as_float_array
+from ._validate import as_float_array, check_int
 from .engine import run
 from .result import Result
 
@@ -61,23 +61,35 @@ class Tuned:
 
 
 def tune_lr(problem, optimizer, lrs, steps, runs=8, seed=0, eps=None, metric="loss",
-            record_every=1, record=(), keep_all=False, **run_kwargs) -> Tuned:
+            record_every=1, record=(), keep_all=False, refine=0, **run_kwargs) -> Tuned:
     """Run ``optimizer.with_lr(lr)`` for every ``lr`` in ``lrs`` (same seed, so the same noise) and pick
-    the best by the criterion above.  Extra keyword arguments go to :func:`simopt.run`."""
-    lrs = np.sort(as_float_array(lrs, "lrs", ndim=1, positive=True))
-    scores, ndiv, results = [], [], {}
-    for lr in lrs:
-        res = run(problem, optimizer.with_lr(float(lr)), steps, runs=runs, seed=seed,
-                  record_every=record_every, record=record, **run_kwargs)
-        scores.append(run_score(res, eps, metric))
-        ndiv.append(int(res.diverged.sum()))
-        results[float(lr)] = res
-    scores = np.asarray(scores)
-    i = pick_best(list(lrs), list(scores))
+    the best by the criterion above.  ``refine=k > 0`` then also tries ``2k + 1`` log-spaced rates between
+    the best grid point's two neighbours and picks the best of all (``edge`` still refers to the grid).
+    Extra keyword arguments go to :func:`simopt.run`."""
+    grid = np.sort(as_float_array(lrs, "lrs", ndim=1, positive=True))
+    refine = check_int(refine, "refine", minimum=0)
+    results, scores, ndiv = {}, {}, {}
+
+    def evaluate(lr_values):
+        for lr in map(float, lr_values):
+            if lr in results:
+                continue
+            res = run(problem, optimizer.with_lr(lr), steps, runs=runs, seed=seed,
+                      record_every=record_every, record=record, **run_kwargs)
+            results[lr], scores[lr], ndiv[lr] = res, run_score(res, eps, metric), int(res.diverged.sum())
+
+    evaluate(grid)
+    i = pick_best(list(grid), [scores[float(x)] for x in grid])
     edge = None
     if i is not None:
-        edge = "single" if lrs.size == 1 else ("low" if i == 0 else ("high" if i == lrs.size - 1 else None))
-    best = None if i is None else float(lrs[i])
-    return Tuned(best_lr=best, result=None if best is None else results[best], lrs=lrs, scores=scores,
-                 n_diverged=np.asarray(ndiv), edge=edge, results=results if keep_all else {},
-                 result_runs=runs)
+        n = grid.size
+        edge = "single" if n == 1 else ("low" if i == 0 else ("high" if i == n - 1 else None))
+        if refine and n > 1:
+            evaluate(np.geomspace(grid[max(i - 1, 0)], grid[min(i + 1, n - 1)], 2 * refine + 1))
+    tried = np.array(sorted(results))
+    all_scores = np.array([scores[x] for x in tried])
+    j = pick_best(list(tried), list(all_scores))
+    best = None if j is None else float(tried[j])
+    return Tuned(best_lr=best, result=None if best is None else results[best], lrs=tried,
+                 scores=all_scores, n_diverged=np.array([ndiv[x] for x in tried]), edge=edge,
+                 results=results if keep_all else {}, result_runs=runs)

@@ -208,3 +208,22 @@ def test_record_steps_always_include_last():
     res = simopt.run(p, optim.sgd(0.1), 23, record_every=5)
     assert list(res.steps) == [0, 5, 10, 15, 20, 23]
     json.dumps(res.meta)
+
+
+def test_tune_lr_picks_the_brute_force_best_and_refines_between_neighbours():
+    p = simopt.quadratic(spectra.logspace(8, 1.0, 100.0), noise=noise.gaussian(0.05), seed=1)
+    grid = 10.0 ** np.arange(-4.0, 0.5, 0.5)
+    tuned = simopt.tune_lr(p, optim.sgd(1.0), grid, 100, runs=4, seed=3, record_every=100, refine=2)
+    scores = {}
+    for lr in tuned.lrs:
+        r = simopt.run(p, optim.sgd(float(lr)), 100, runs=4, seed=3, record_every=100)
+        scores[float(lr)] = np.median(np.where(r.diverged, np.inf, r.loss[:, -1] / r.loss[:, 0]))
+    best = min(scores, key=lambda k: (scores[k], k))
+    assert tuned.best_lr == best
+    on_grid = [x for x in tuned.lrs if np.isclose(np.log10(x) * 2, round(np.log10(x) * 2))]
+    assert len(tuned.lrs) == len(grid) + 2   # 5 log-spaced points from neighbour to neighbour: 2 are new
+    assert len(on_grid) >= len(grid)
+    assert tuned.edge is None and tuned.status == "ok"
+    # a grid where everything diverges gives no pick, explicitly
+    bad = simopt.tune_lr(p, optim.sgd(1.0), [10.0, 100.0], 50, runs=2)
+    assert bad.best_lr is None and bad.result is None and bad.status == "all_diverged"
