@@ -3,18 +3,22 @@
 Sweep: 200 cells, each one ``simopt.run`` of 4 runs x 200 steps on a d=50 problem (2 problems x
 (SGD, Adam) x 5 learning rates x 10 seeds), loss recorded every 10 steps.
 
-* plain loop: the same 200 (problem, optimizer, run) calls in a Python loop, nothing stored: the
-  cells' own compute, ``C``.
-* serial sweep (``workers=1``, in this process): wall ``W``; overhead ``(W - C) / C``.  This is the
-  sweep machinery proper: spec validation and hashing, one .npz + one .json written atomically per
-  cell, provenance.
-* default (``simopt sweep run`` without ``--workers``): one worker per core, started only if the
-  sweep is big enough to pay for them; overhead against ``C`` as for the serial sweep.
-* pool / Dask sweeps with N workers: wall ``W_N`` against the ideal ``S / N`` where ``S`` is the sum
-  of the cells' wall times measured inside the workers; overhead ``(W_N - S/N) / (S/N)``.  This adds
-  worker start-up (each worker imports simopt and loads the compiled kernels) and scheduling.
+For each way of running it, ``W`` is the sweep's wall time (validation, hashing, execution, store
+writes; from ``run_sweep`` call to return) and ``S`` the sum of the cells' own compute times, each
+measured around the cell's work (build problem and optimizer, ``simopt.run``) inside the process that
+ran it.  With ``N`` processes computing, the ideal is ``S / N`` and the overhead is
+``(W - S/N) / (S/N)``: bookkeeping (serial), plus worker start-up and scheduling (pool, Dask).
+``S`` and ``W`` come from the same run, so drifts in the machine's load affect both alike.
 
-Usage: python benchmarks/sweep_overhead.py [--workers N] [--repeats R] [--no-dask] [--json PATH]
+* serial: ``workers=1``, this process only.
+* default: what ``simopt sweep run`` does without ``--workers`` (one worker per core, started only
+  when the sweep is big enough to pay for them; otherwise this process alone).
+* pool: ``workers=N`` local processes, always started.
+* dask: a ``LocalCluster`` of N single-threaded worker processes, started for the sweep.
+
+A plain Python loop over the same 200 ``simopt.run`` calls (nothing stored) is timed too, as a
+second reference.  Usage:
+    python benchmarks/sweep_overhead.py [--workers N] [--repeats R] [--no-dask] [--json PATH]
 """
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ SPEC = {
 
 
 def plain_loop(spec):
-    """The cells' own compute, without any sweep machinery."""
+    """The cells' work in a bare loop, nothing stored."""
     import simopt
     from simopt.sweep.spec import build_optimizer, build_problem
     t0 = time.perf_counter()
@@ -52,18 +56,25 @@ def plain_loop(spec):
     return time.perf_counter() - t0
 
 
-def timed_sweep(spec, **kw):
-    from simopt.sweep import run_sweep
+def timed_sweep(**kw):
+    """(wall, sum of cell times, processes that computed) of one fresh sweep of SPEC."""
+    from simopt.sweep import Store, run_sweep
     out = tempfile.mkdtemp(prefix="simopt_overhead_")
     try:
         t0 = time.perf_counter()
-        rep = run_sweep(spec, out, quiet=True, **kw)
+        rep = run_sweep(SPEC, out, quiet=True, **kw)  # the raw dict: validation is part of it
         wall = time.perf_counter() - t0
         if rep.failed or len(rep.computed) != rep.total:
-            from simopt.sweep import Store
             errs = {Store(out).load_failure(h)["error"] for h in rep.failed}
             raise RuntimeError(f"{len(rep.failed)} of {rep.total} cells failed: {sorted(errs)}")
-        return wall, rep.compute_time
+        ex = rep.executor
+        if ex["executor"] == "dask":
+            n = ex.get("workers") or os.cpu_count()
+        elif ex.get("pool_started"):
+            n = ex["workers"]
+        else:
+            n = 1
+        return wall, rep.compute_time, n
     finally:
         shutil.rmtree(out, ignore_errors=True)
 
@@ -71,7 +82,7 @@ def timed_sweep(spec, **kw):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--repeats", type=int, default=3, help="best of R for each measurement")
+    ap.add_argument("--repeats", type=int, default=3, help="best of R (lowest overhead) per mode")
     ap.add_argument("--no-dask", action="store_true")
     ap.add_argument("--json", default=None, help="also write the numbers to this JSON file")
     args = ap.parse_args(argv)
@@ -79,49 +90,40 @@ def main(argv=None):
     from simopt.sweep import parse
     spec = parse(SPEC)
     n = len(spec.cells)
-    plain_loop(parse(dict(SPEC, seeds=[0])))  # compile / load the kernels once
-    # interleaved repeats (the machine's load drifts): best of R for each
-    Cs, serial = [], []
-    for _ in range(args.repeats):
-        Cs.append(plain_loop(spec))
-        serial.append(timed_sweep(SPEC, workers=1))  # the raw dict: parsing is part of the sweep
-    C = min(Cs)
-    W, S = min(serial)
-    rows = [("plain loop (own compute C)", C, None, None)]
-    res = {"cells": n, "repeats": args.repeats, "plain_loop_s": C, "machine": platform.platform(),
-           "cpus": os.cpu_count(), "loadavg": os.getloadavg()}
-    rows.append(("serial sweep, in-process", W, S, (W - C) / C))
-    res["serial"] = {"wall_s": W, "sum_cell_s": S, "overhead_vs_plain": (W - C) / C,
-                     "bookkeeping_ms_per_cell": 1e3 * (W - S) / n}
-
-    modes = [("default (no --workers)", {}), ("local pool", {"workers": args.workers})]
+    plain_loop(parse(dict(SPEC, seeds=[0])))  # load the compiled kernels once
+    modes = [("serial", {"workers": 1}), ("default", {}),
+             ("pool", {"workers": args.workers})]
     if not args.no_dask:
         try:
             import distributed  # noqa: F401
-            modes.append(("dask LocalCluster", {"dask": "local", "workers": args.workers}))
+            modes.append(("dask", {"dask": "local", "workers": args.workers}))
         except ImportError:
             print("(dask not installed: skipping the Dask measurement)")
-    for name, kw in modes:
-        W, S = min(timed_sweep(SPEC, **kw) for _ in range(args.repeats))
-        if not kw:  # the default decides by itself; compare with the plain loop
-            rows.append((name, W, S, (W - C) / C))
-            res["default"] = {"wall_s": W, "sum_cell_s": S, "overhead_vs_plain": (W - C) / C}
-            continue
-        ideal = S / args.workers
-        rows.append((f"{name}, {args.workers} workers", W, S, (W - ideal) / ideal))
-        res[name.split()[0]] = {"workers": args.workers, "wall_s": W, "sum_cell_s": S,
-                                "ideal_s": ideal, "overhead": (W - ideal) / ideal,
-                                "speedup_vs_plain": C / W}
+    results = {name: [] for name, _ in modes}
+    plain = []
+    for _ in range(args.repeats):  # interleaved: slow drifts in the machine's load hit all modes
+        plain.append(plain_loop(spec))
+        for name, kw in modes:
+            results[name].append(timed_sweep(**kw))
 
-    print(f"sweep of {n} cells (d=50, 200 steps, 4 runs each); best of {args.repeats}")
-    print(f"{'mode':34s} {'wall s':>8s} {'sum cells s':>12s} {'overhead':>9s}")
-    for name, w, s, o in rows:
-        print(f"{name:34s} {w:8.3f} {'' if s is None else f'{s:12.3f}':>12s} "
-              f"{'' if o is None else f'{100 * o:8.1f}%':>9s}")
-    print(f"serial bookkeeping (wall - sum of cells): {res['serial']['bookkeeping_ms_per_cell']:.2f} "
-          f"ms per cell; load average {res['loadavg'][0]:.1f} on {os.cpu_count()} cpus")
-    print("overhead: serial and default = (wall - plain loop) / plain loop; pool and Dask = "
-          "(wall - S/N) / (S/N), S = sum of the cells' wall times inside the workers, N workers")
+    def overhead(r):
+        w, s, k = r
+        return (w - s / k) / (s / k)
+
+    res = {"cells": n, "repeats": args.repeats, "plain_loop_s": min(plain),
+           "machine": platform.platform(), "cpus": os.cpu_count(), "loadavg": os.getloadavg()}
+    print(f"sweep of {n} cells (d=50, 200 steps, 4 runs each); best of {args.repeats}; "
+          f"load average {res['loadavg'][0]:.1f} on {os.cpu_count()} cpus")
+    print(f"{'mode':10s} {'procs':>5s} {'wall W s':>9s} {'cells S s':>10s} {'(W-S/N)/(S/N)':>14s} "
+          f"{'ms/cell':>8s}")
+    print(f"{'plain':10s} {1:5d} {min(plain):9.3f} {'':>10s} {'':>14s} {1e3 * min(plain) / n:8.2f}")
+    for name, _ in modes:
+        w, s, k = min(results[name], key=overhead)
+        o = overhead((w, s, k))
+        res[name] = {"processes": k, "wall_s": w, "sum_cells_s": s, "overhead": o,
+                     "all_overheads": [overhead(r) for r in results[name]]}
+        print(f"{name:10s} {k:5d} {w:9.3f} {s:10.3f} {100 * o:13.1f}% {1e3 * w / n:8.2f}")
+    print("W: sweep wall time; S: sum of the cells' own compute; N: processes that computed cells")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(res, f, indent=1)

@@ -186,10 +186,14 @@ class LocalExecutor:
         self.retries = check_int(retries, "retries", 0)
         self.help_during_startup = check_bool(help_during_startup, "help_during_startup")
         self.adaptive = check_bool(adaptive, "adaptive")
+        self.pool_started = None  # after map: whether worker processes were started
 
     def describe(self) -> dict:
-        return {"executor": self.name, "workers": self.workers, "start_method": self.start_method,
-                "adaptive": self.adaptive}
+        d = {"executor": self.name, "workers": self.workers, "start_method": self.start_method,
+             "adaptive": self.adaptive}
+        if self.pool_started is not None:
+            d["pool_started"] = self.pool_started
+        return d
 
     def _start(self, ctx):
         parent, child = ctx.Pipe(duplex=True)
@@ -212,6 +216,7 @@ class LocalExecutor:
         cells = list(cells)
         if not cells:
             return
+        self.pool_started = False
         if self.workers == 1 or len(cells) == 1:
             SerialExecutor().map(cells, callback)
             return
@@ -231,6 +236,7 @@ class LocalExecutor:
         import multiprocessing as mp
         from multiprocessing.connection import wait
         ctx = mp.get_context(self.start_method)
+        self.pool_started = True
         deaths = [0] * len(cells)
         workers = {}  # conn -> [process, ready, index of the cell it runs or None]
 
