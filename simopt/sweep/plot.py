@@ -34,24 +34,29 @@ def curves_at_best(source, metric: str = "rel_loss", **tune_kw):
     panels: dict = {}
     for t in results:
         lab, lst = panels.setdefault(t.problem_key, (t.problem_label, []))
-        if t.best_lr is None:
+        if t.best_lr is None and t.status != "no_lr":
             lst.append((f"{t.optimizer_label}: no pick ({t.status})", None, None, None, None))
             continue
+        states = store.states([c.hash for c in by_group[t.group_key]])
         rows = []
         steps = None
         for c in by_group[t.group_key]:
-            if c.lr != t.best_lr:
+            if c.lr != t.best_lr or states[c.hash] != "done":  # rules without lr: best_lr None
                 continue
             r = store.load(c.hash)
             steps = r.arrays["steps"]
             v = r.rel_loss() if metric == "rel_loss" else r.arrays[metric]
             v = np.where(r.arrays["diverged"][:, None] & ~np.isfinite(v), np.inf, v)
             rows.append(v)
+        if not rows:
+            lst.append((f"{t.optimizer_label}: no finished cells", None, None, None, None))
+            continue
         v = np.concatenate(rows, axis=0)
         with np.errstate(invalid="ignore"):  # inf - inf inside the interpolation: inf or nan
             q25, med, q75 = np.quantile(v, [0.25, 0.5, 0.75], axis=0)
         flag = f", {t.edge} edge!" if t.edge in ("low", "high") else ""
-        lst.append((f"{t.optimizer_label} (lr={t.best_lr:g}{flag})", steps, q25, med, q75))
+        lab = t.optimizer_label if t.best_lr is None else f"{t.optimizer_label} (lr={t.best_lr:g}{flag})"
+        lst.append((lab, steps, q25, med, q75))
     return panels
 
 
