@@ -67,6 +67,28 @@ def _noise_arrays(problem):
     raise ValueError(f"noise: unknown factor kind {how!r}")  # pragma: no cover
 
 
+_BLAS = None     # one ThreadpoolController for the process: building one rescans the loaded libraries
+_DRAW_POOL = None
+
+
+def _blas_one_thread():
+    """A context that pins BLAS to one thread (see ``simopt._kernels.engine_kernel``)."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+def _draw_pool() -> ThreadPoolExecutor:
+    """Threads that fill the runs' noise buffers (NumPy's bulk fills release the GIL)."""
+    global _DRAW_POOL
+    if _DRAW_POOL is None:
+        _DRAW_POOL = ThreadPoolExecutor(max_workers=max(1, numba.get_num_threads()),
+                                        thread_name_prefix="simopt-noise")
+    return _DRAW_POOL
+
+
 def record_steps(steps: int, record_every: int) -> np.ndarray:
     """Recorded step indices: 0, k, 2k, ... and always the final step."""
     s = np.arange(0, steps + 1, record_every, dtype=np.int64)
@@ -171,15 +193,14 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     if noisy:
         gens = [np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first_run + r,))))
                 for r in range(runs)]
-        pool = ThreadPoolExecutor(max_workers=max(1, numba.get_num_threads()))
+        pool = _draw_pool()
     starts = list(range(0, steps, chunk))
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=steps, unit="step", desc=f"{optimizer.name} x{runs}")
-    from threadpoolctl import threadpool_limits
     try:
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _blas_one_thread():
             for t0 in starts:
                 k = min(chunk, steps - t0)
                 if noisy:
@@ -197,8 +218,6 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
                 if bar is not None:
                     bar.update(k)
     finally:
-        if noisy:
-            pool.shutdown()
         if bar is not None:
             bar.close()
 
