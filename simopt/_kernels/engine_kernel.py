@@ -32,6 +32,18 @@ NOISE_MATRIX = 2
 NOISE_BLOCKS = 3
 
 
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _half_dot_and_sq(e, g):
+    """(0.5 e.g, g.g).  Reassociation lets LLVM vectorise the two reductions; the order it picks is fixed
+    by the compiled code, so the result still depends only on the run's own data."""
+    a = 0.0
+    b = 0.0
+    for j in range(e.shape[0]):
+        a += e[j] * g[j]
+        b += g[j] * g[j]
+    return 0.5 * a, b
+
+
 @njit(cache=True, error_model="numpy")
 def _product(kind, Et, hdiag, Hmat, bflat, boff, blk, out):
     """out = Et @ H for one tile (Et: TILE x d, C-contiguous)."""
@@ -98,12 +110,7 @@ def run_chunk(kind, E, hdiag, Hmat, bflat, boff, blk,
                     continue
                 g = G[i]
                 e_r = E[r]
-                loss = 0.0
-                gn2 = 0.0
-                for j in range(d):
-                    loss += e_r[j] * g[j]
-                    gn2 += g[j] * g[j]
-                loss *= 0.5
+                loss, gn2 = _half_dot_and_sq(e_r, g)
                 if t == 0:
                     f0[r] = loss
                 ref = f0[r] if f0[r] > 0.0 else 1.0
@@ -127,23 +134,25 @@ def run_chunk(kind, E, hdiag, Hmat, bflat, boff, blk,
                         rec_x[r, p, :] = e_r
                 if not updating:
                     continue
+                # the gradient the method sees (noisy), and its clipped version; no copies when unchanged
                 if nkind == NOISE_NONE:
-                    for j in range(d):
-                        gt[j] = g[j]
+                    gv = g
                 elif nkind == NOISE_SCALE:
                     for j in range(d):
                         gt[j] = g[j] + nscale[j] * Z[r, k, j]
+                    gv = gt
                 else:
                     for j in range(d):
                         gt[j] = g[j] + Xi[i, j]
+                    gv = gt
                 if clip > 0.0:
-                    tau = clip_threshold(gt, clip, work)
-                    clip_into(gt, tau, gc)
+                    clip_into(gv, clip_threshold(gv, clip, work), gc)
+                    gcv = gc
                 else:
-                    gc[:] = gt
+                    gcv = gv
                 if sharp_now:
                     U[i, :] = e_r
-                update_row(code, e_r, gt, gc, state[r], t + 1, lrs[t], hp, blk)
+                update_row(code, e_r, gv, gcv, state[r], t + 1, lrs[t], hp, blk)
                 if sharp_now:
                     for j in range(d):
                         U[i, j] = e_r[j] - U[i, j]
