@@ -99,7 +99,6 @@ def main(argv=None) -> int:
     # closed forms
     erf_f = E.sign_variance_factor(eta)
     grad_f = E.variance_adaptation_factor(eta)
-    adam_f = E.adam_implicit_factor(eta)
     rho = E.sign_agreement_probability(eta)
 
     # (1) 2 rho - 1 by Monte Carlo

@@ -12,7 +12,6 @@ sample and would tie the stream to the thread layout.
 """
 from __future__ import annotations
 
-import math
 from concurrent.futures import ThreadPoolExecutor
 
 import numba

@@ -47,7 +47,9 @@ def make(name, **kwargs) -> Optimizer:
         raise
 
 
-__all__ = sorted([k for k in REGISTRY if k != "clipped"] + [
-    "clipped", "make", "REGISTRY", "Optimizer", "clip_reference", "SGD", "Sign", "Signum", "SVAG",
-    "MSVAG", "Adam", "RMSprop", "Adagrad", "BlockwiseAdam", "NormalizedGD", "BlockNormalized",
-    "Clipped", "GDOracle", "SignOracle"])
+__all__ = [
+    "sgd", "sign", "signum", "svag", "msvag", "adam", "rmsprop", "adagrad", "normalized_gd",
+    "block_normalized", "blockwise_adam", "gd_oracle", "sign_oracle", "clipped", "make", "REGISTRY",
+    "Optimizer", "clip_reference", "SGD", "Sign", "Signum", "SVAG", "MSVAG", "Adam", "RMSprop", "Adagrad",
+    "BlockwiseAdam", "NormalizedGD", "BlockNormalized", "Clipped", "GDOracle", "SignOracle",
+]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._kernels import codes
-from .._validate import check_bool, check_interval, check_nonneg_scalar
+from .._validate import check_bool, check_interval
 from .base import Optimizer
 
 

@@ -64,7 +64,6 @@ import numbers
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 __all__ = [
     "SpecError", "SpecTypeError", "Spec", "Cell", "load", "parse", "content_hash", "canonical_json",

@@ -316,8 +316,6 @@ def _deterministic(problem, method, eps, runs, seed, steps, optimizer, lr, x0, a
     if problem.noise is not None:
         problem = problem.with_noise(None)
         notes.append("the problem's noise was removed: this guarantee is deterministic")
-    d = problem.dim
-
     # ---- the claim: per-run contraction, T_bound and the bound on f(x_{t+1}) given (f_t, G_t)
     if method in ("gd", "gd_opt"):
         if method == "gd_opt":
