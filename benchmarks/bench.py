@@ -204,6 +204,8 @@ def run_benchmark(args, log=print) -> dict:
                     first[fw] = r["loss"]
                     if fw == "jax" and r.get("compile_seconds"):
                         out["jax_compile_s"][key] = r["compile_seconds"]
+                    if fw == "torch" and r.get("threads"):
+                        out.setdefault("torch_threads", {})[key] = r["threads"]
                 times = {fw: [] for fw in order}
                 ratios = {fw: [] for fw in order}
                 for rep in range(repeats):
@@ -362,12 +364,18 @@ def render(res: dict, command: str) -> str:
             L.append(f"| {bg} | {_si(r['rate_1'])} ({1e9 / r['rate_1']:.2f} ns/sample) | "
                      f"{_si(r['rate_all'])} |")
         L.append("")
+        if "fused_update_rate" in lim:
+            L.append(f"Fused compiled diagonal SGD pass (Numba, all cores, one multiply-add per "
+                     f"coordinate, nothing recorded): {_si(lim['fused_update_rate'])} coordinate "
+                     "updates/s.")
+            L.append("")
         L.append("Floor of one call = GEMM FLOPs at the better measured rate for the case's shape + "
-                 "normals drawn at the best all-core rate (elementwise work counted as free).")
+                 "normals drawn at the best all-core rate (elementwise work counted as free; for A0, "
+                 "which has neither, its updates at the fused pass's rate).")
         L.append("")
-        L.append("| case | GEMM FLOPs | normals drawn | floor: GEMM s | floor: RNG s | floor s | "
+        L.append("| case | GEMM FLOPs | normals drawn | floor: GEMM s | floor: RNG s | floor: update s | floor s | "
                  "simopt / floor (" + " / ".join(res_opts(res)) + ") | simopt coordinate updates/s |")
-        L.append("|---|---|---|---|---|---|---|---|")
+        L.append("|---|---|---|---|---|---|---|---|---|")
         for ck, c in res["cases"].items():
             fl = res["floors"][ck]
             ratios, rates = [], []
@@ -380,7 +388,8 @@ def render(res: dict, command: str) -> str:
                 ratios.append(f"{t['median'] / fl['floor_s']:.2f}×" if fl["floor_s"] > 0 else "n/a")
                 rates.append(_si(c["coordinate_updates"] / t["median"]))
             L.append(f"| {ck} | {_si(c['gemm_flops'])} | {_si(c['samples'])} | {fl['gemm_s']:.3f} | "
-                     f"{fl['rng_s']:.3f} | {fl['floor_s']:.3f} | {' / '.join(ratios)} | "
+                     f"{fl['rng_s']:.3f} | {fl.get('update_s', 0.0):.3f} | {fl['floor_s']:.3f} | "
+                     f"{' / '.join(ratios)} | "
                      f"{' / '.join(rates)} |")
         L.append("")
 
@@ -469,6 +478,9 @@ def render(res: dict, command: str) -> str:
              "which is exactly right for these elementwise rules (same numbers as 64 separate "
              "optimizers). Gradient written by hand (no autograd); sign descent, which torch.optim "
              "lacks, is `x.add_(g.sign_(), alpha=-lr)`; noise `torch.randn(out=...)`.")
+    if res.get("torch_threads"):
+        L.append("- torch threads picked (faster of 1 and all in a short untimed trial): "
+                 + ", ".join(f"{k} {v}" for k, v in res["torch_threads"].items()))
     L.append("- jax: one run is `lax.scan` over the steps, `vmap` over the 64 runs (own PRNG key "
              "each, split every step), `jit` of the whole; `jax_enable_x64`.")
     L.append("")

@@ -2,6 +2,8 @@
 
 * float64 GEMM throughput (GFLOP/s = 2 m k n / seconds) at the cases' shapes, through NumPy's BLAS,
   with the BLAS pool limited to 1 thread and at all threads (threadpoolctl).
+* for noise-free diagonal problems (no GEMM, no noise), a fused compiled SGD pass (Numba, all cores):
+  coordinate updates/s, the floor of a step that is nothing but elementwise work;
 * standard-normal throughput (samples/s) of NumPy ``Generator.standard_normal`` bulk fills, on one core
   and on all cores (one thread per core, each with its own Generator: bulk fills release the GIL).
   Measured for the PCG64 (NumPy's default) and SFC64 bit generators; the floor uses the faster.
@@ -16,6 +18,7 @@ import threading
 import time
 
 import numpy as np
+from numba import njit, prange
 
 try:
     from threadpoolctl import threadpool_info, threadpool_limits
@@ -145,6 +148,9 @@ def measure(cases, runs: int, quick: bool = False) -> dict:
             "rate_1": normal_rate(1, bitgen, seconds=seconds, bursts=bursts),
             "rate_all": normal_rate(cores, bitgen, seconds=seconds, bursts=bursts),
         }
+    if any(c.kind == "diagonal" and not c.noisy for c in cases):
+        c = next(c for c in cases if c.kind == "diagonal" and not c.noisy)
+        out["fused_update_rate"] = fused_update_rate(runs, c.dim, c.steps, bursts)
     out["normal_best_all"] = max(v["rate_all"] for v in out["normal"].values())
     out["normal_best_1"] = max(v["rate_1"] for v in out["normal"].values())
     return out
@@ -160,12 +166,80 @@ def gemm_label(case, runs: int) -> str | None:
 
 def floor_seconds(case, runs: int, limits: dict) -> dict:
     """Implied floor for one timed call: GEMM FLOPs at the measured all-thread peak for the case's
-    shape (the better of 1 and all threads) + the normals at the measured all-core rate."""
+    shape (the better of 1 and all threads) + the normals at the measured all-core rate; elementwise
+    work is counted as free, except for a noise-free diagonal case, which has nothing else: there the
+    floor is its coordinate updates at the fused compiled pass's rate."""
     label = gemm_label(case, runs)
     gemm_t = 0.0
     if label is not None:
         g = limits["gemm"][label]
         gemm_t = case.gemm_flops / (max(g["gflops_all"], g["gflops_1"]) * 1e9)
     rng_t = case.samples / limits["normal_best_all"] if case.samples else 0.0
-    return {"gemm_s": gemm_t, "rng_s": rng_t, "floor_s": gemm_t + rng_t,
+    upd_t = 0.0
+    if case.kind == "diagonal" and not case.noisy and "fused_update_rate" in limits:
+        upd_t = case.coordinate_updates / limits["fused_update_rate"]
+    return {"gemm_s": gemm_t, "rng_s": rng_t, "update_s": upd_t, "floor_s": gemm_t + rng_t + upd_t,
             "rng_1core_s": case.samples / limits["normal_best_1"] if case.samples else 0.0}
+
+
+# ---- compiled references (Numba), for the shapes and loops the engine itself runs -------------
+@njit(parallel=True, cache=True)
+def _fused_sgd(E, h, lr, steps):  # pragma: no cover - compiled
+    """e <- e - lr * h * e for every row, all steps, a row at a time (rows stay in L1)."""
+    for r in prange(E.shape[0]):
+        e = E[r]
+        for _ in range(steps):
+            for j in range(e.shape[0]):
+                e[j] -= lr * h[j] * e[j]
+
+
+@njit(parallel=True, cache=True)
+def _tile_products(E, Hs, starts, tile, reps):  # pragma: no cover - compiled
+    """For every tile of ``tile`` rows (in parallel), ``reps`` times: one (tile x b)(b x b) product per
+    diagonal block, as a block or dense gradient is computed tile by tile."""
+    R, d = E.shape
+    for t in prange(R // tile):
+        Et = E[t * tile:(t + 1) * tile]
+        G = np.empty((tile, d))
+        for _ in range(reps):
+            for b in range(starts.shape[0] - 1):
+                s, e = starts[b], starts[b + 1]
+                G[:, s:e] = np.dot(np.ascontiguousarray(Et[:, s:e]), Hs[b])
+    return 0
+
+
+def fused_update_rate(runs: int, d: int, steps: int, bursts: int = 3) -> float:
+    """Coordinate updates/s of a fused, compiled diagonal SGD pass over (runs x d) on all cores: the
+    most a noise-free diagonal step can do (one multiply-add per coordinate, nothing recorded)."""
+    h = np.linspace(1e-3, 1.0, d)
+    E = np.ones((runs, d))
+    _fused_sgd(E, h, 1e-3, 2)
+    best = 0.0
+    for _ in range(bursts):
+        E[:] = 1.0
+        t0 = time.perf_counter()
+        _fused_sgd(E, h, 1e-3, steps)
+        best = max(best, runs * d * steps / (time.perf_counter() - t0))
+    return best
+
+
+def tile_gemm_seconds(case, runs: int, tile: int, evaluations: int, bursts: int = 3) -> float:
+    """Seconds for ``evaluations`` gradient evaluations of ``runs`` runs done as the engine does them:
+    tiles of ``tile`` rows in parallel (Numba prange), one BLAS thread each, one product per block."""
+    if case.kind == "diagonal":
+        return 0.0
+    b = case.dim if case.kind == "dense" else case.block_size
+    nb = 1 if case.kind == "dense" else case.n_blocks
+    rng = np.random.default_rng(0)
+    Hs = np.ascontiguousarray(rng.standard_normal((nb, b, b)))
+    starts = np.arange(nb + 1, dtype=np.int64) * b
+    rows = -(-runs // tile) * tile
+    E = rng.standard_normal((rows, nb * b))
+    best = np.inf
+    with _Limit(1):
+        _tile_products(E, Hs, starts, tile, 1)
+        for _ in range(bursts):
+            t0 = time.perf_counter()
+            _tile_products(E, Hs, starts, tile, evaluations)
+            best = min(best, time.perf_counter() - t0)
+    return best

@@ -112,6 +112,9 @@ def main(framework: str) -> None:
                 if framework == "jax":
                     new = {k: v for k, v in runner.mod.COMPILE_SECONDS.items() if k not in before}
                     extra["compile_seconds"] = sum(new.values())
+                if framework == "torch":
+                    extra["threads"] = runner.mod.THREADS.get(
+                        (data.kind, data.dim, data.sigma > 0, req["opt"]))
                 reply = {"seconds": t1 - t0, "cpu_seconds": c1 - c0, "loss": loss,
                          "load": os.getloadavg()[0], **extra}
             elif req["op"] == "profile":

@@ -7,9 +7,9 @@ Method (wall clock, nothing estimated from first principles except the GEMM shar
               wrapped with a timer for the measurement only); outside = total - kernel: drawing the
               noise (NumPy Generators, one per run, filled in threads) plus setup;
   kernel, noise-free   the same call on the same problem without noise;
-  GEMM        the kernel's products timed on their own at the kernel's shape: a (TILE x d)(d x d)
-              product (one per block for block problems), one BLAS thread per tile, tiles spread over
-              all cores as the kernel does -> GEMM share of the noise-free kernel;
+  GEMM        the kernel's products timed on their own, the way the kernel does them: a compiled
+              (Numba) loop over tiles of TILE runs in parallel, each a (TILE x d)(d x d) product (one
+              per block for block problems) with one BLAS thread -> GEMM share of the kernel;
   elementwise = kernel - GEMM.
 The split depends on the engine's internals; when they are not there it says so instead of guessing.
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 import time
 
 import numpy as np
@@ -56,44 +55,6 @@ def _timed_kernel():
     def restore():
         K.run_chunk = orig
     return restore, clock
-
-
-def _tile_gemm_seconds(case, steps_products: int, tile: int, cores: int) -> float:
-    """Seconds for the kernel's products over the call: ``steps_products`` evaluations for each of
-    RUNS/tile tiles, each a (tile x b)(b x b) product per block (b = d for dense), one BLAS thread per
-    tile, tiles run ``cores`` at a time."""
-    if case.kind == "diagonal":
-        return 0.0
-    b = case.dim if case.kind == "dense" else case.block_size
-    nb = 1 if case.kind == "dense" else case.n_blocks
-    rng = np.random.default_rng(0)
-    H = [rng.standard_normal((b, b)) for _ in range(nb)]
-    reps = 200 if b >= 300 else 1000
-    rates = []
-
-    def work(out):
-        A = np.random.default_rng(1).standard_normal((tile, b))
-        C = np.empty((tile, b))
-        for Hb in H:
-            np.matmul(A, Hb, out=C)
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            for Hb in H:
-                np.matmul(A, Hb, out=C)
-        out.append(time.perf_counter() - t0)
-
-    with bench_limits._Limit(1):
-        for _ in range(3):
-            outs = [[] for _ in range(cores)]
-            ts = [threading.Thread(target=work, args=(o,)) for o in outs]
-            for t in ts:
-                t.start()
-            for t in ts:
-                t.join()
-            rates.append(cores * reps / max(o[0] for o in outs))  # tile-products per second
-    per_tile_product = 1.0 / max(rates)
-    n_tiles = -(-bench_cases.RUNS // tile)
-    return per_tile_product * n_tiles * steps_products
 
 
 def profile_case(case, opt: str, repeats: int = 3) -> dict:
@@ -136,9 +97,8 @@ def profile_case(case, opt: str, repeats: int = 3) -> dict:
         tile = int(K.TILE)
     except (ImportError, AttributeError):
         tile = None
-    cores = bench_limits.n_cores()
     if tile is not None and case.kind != "diagonal":
-        out["gemm_s"] = _tile_gemm_seconds(case, case.steps + 1, tile, cores)
+        out["gemm_s"] = bench_limits.tile_gemm_seconds(case, bench_cases.RUNS, tile, case.steps + 1)
         out["tile"] = tile
     else:
         out["gemm_s"] = 0.0
