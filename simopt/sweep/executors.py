@@ -374,16 +374,12 @@ class DaskExecutor:
                 futures[f] = c
             for f in as_completed(list(futures)):
                 c = futures.pop(f)
-                if f.status == "finished":
+                try:
+                    # blocks if the result was lost with a dying worker and is being recomputed
                     res = f.result()
-                else:
-                    try:
-                        exc = f.exception()
-                        err = f"{type(exc).__name__}: {exc}"
-                        tb = "".join(traceback.format_exception(exc))
-                    except Exception as e:  # noqa: BLE001
-                        err, tb = f"{type(e).__name__}: {e}", ""
-                    res = {"status": "failed", "error": err, "traceback": tb,
+                except Exception as exc:  # noqa: BLE001  (Dask-level failure, e.g. KilledWorker)
+                    res = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
+                           "traceback": "".join(traceback.format_exception(exc)),
                            "wall_time": float("nan")}
                 f.release()
                 callback(c, res)
