@@ -212,3 +212,15 @@ def test_adam_factor_closely_approximates_the_sign_factor():
     assert a[0] == s[0] == X.variance_adaptation_factor(0.0) == 1.0
     with pytest.raises(ValueError):
         X.sign_variance_factor(-1.0)
+
+
+def test_diagonal_fast_path_equals_the_dense_computation():
+    """For a diagonal problem the exact moments are taken without forming C or rotating: same numbers."""
+    lam = np.linspace(0.5, 4.0, 7)
+    for model in (simopt.noise.gaussian(np.linspace(0.1, 0.7, 7)), simopt.noise.hessian_aligned(0.3),
+                  simopt.noise.correlated_gaussian(np.eye(7) + 0.3)):
+        p = simopt.quadratic(lam, noise=model, seed=2)
+        fast = simopt.theory.sgd_expected_loss(p, 0.2, 30)
+        dense = simopt.theory.sgd_expected_loss(p, 0.2, 30, cov=model.covariance(p))
+        for a, b in zip(fast, dense):
+            np.testing.assert_allclose(a, b, rtol=1e-12)
