@@ -321,6 +321,7 @@ def render(res: dict, command: str) -> str:
     L.append("")
 
     fws = [fw for fw in ("simopt", *PEERS) if fw in res["frameworks"]]
+    L.extend(render_summary(res))
     L.append("## Times")
     L.append("")
     L.append("| case | optimizer | " + " | ".join(fws) + " | best peer | simopt / best peer | target | met |")
@@ -496,6 +497,58 @@ def render(res: dict, command: str) -> str:
     return "\n".join(L) + "\n"
 
 
+def render_summary(res) -> list[str]:
+    """One line per case: simopt / best peer for each optimizer against the issue's target, simopt /
+    floor, and the largest part of simopt's time according to the profile."""
+    if "simopt" not in res["frameworks"] or len(res["frameworks"]) < 2:
+        return []
+    prof = {}
+    for p in res.get("profile", []):
+        main = p.get("noisy") or p["noise-free"]
+        parts = {"drawing the noise (outside the kernel)": main["total_s"] - main["kernel_s"],
+                 "the kernel's GEMM": p.get("gemm_s", 0.0),
+                 "the kernel's elementwise work": main["kernel_s"] - p.get("gemm_s", 0.0)}
+        prof.setdefault(p["case"], []).append((p["opt"], parts, main["total_s"]))
+    L = ["## Summary against the targets", "",
+         "| case | simopt / best peer (" + " / ".join(res_opts(res)) + ") | target | met | "
+         "simopt / floor | largest part of simopt's time (profile, sgd) |",
+         "|---|---|---|---|---|---|"]
+    for ck, c in res["cases"].items():
+        ratios, floors = [], []
+        for opt in res_opts(res):
+            times = res["times"].get(f"{ck}/{opt}")
+            if not times or "simopt" not in times:
+                continue
+            _, bt = best_peer(times)
+            if bt:
+                ratios.append(times["simopt"]["median"] / bt)
+            fl = res.get("floors", {}).get(ck)
+            if fl and fl["floor_s"] > 0:
+                floors.append(times["simopt"]["median"] / fl["floor_s"])
+        if not ratios:
+            continue
+        tgt = c["target"]
+        if tgt is not None:
+            met = f"{sum(r <= tgt for r in ratios)}/{len(ratios)}"
+            tgt_s = f"≤ {tgt}×"
+        elif ck == "A0":
+            rates = [c["coordinate_updates"] / res["times"][f"A0/{o}"]["simopt"]["median"]
+                     for o in res_opts(res) if "simopt" in res["times"].get(f"A0/{o}", {})]
+            met = f"{sum(r >= A0_UPDATES_TARGET for r in rates)}/{len(rates)}"
+            tgt_s = f"≥ {_si(A0_UPDATES_TARGET)} updates/s (" + " / ".join(_si(r) for r in rates) + ")"
+        else:
+            met, tgt_s = "—", "—"
+        big = "—"
+        for opt, parts, total in prof.get(ck, []):
+            if opt == "sgd":
+                name = max(parts, key=parts.get)
+                big = f"{name}: {parts[name]:.3f} s of {total:.3f} s ({parts[name] / total:.0%})"
+        L.append(f"| {ck} | " + " / ".join(f"{r:.2f}×" for r in ratios) + f" | {tgt_s} | {met} | "
+                 + (" / ".join(f"{f:.2f}×" for f in floors) if floors else "—") + f" | {big} |")
+    L.append("")
+    return L
+
+
 def res_opts(res) -> list[str]:
     seen = []
     for key in res["times"]:
@@ -536,6 +589,7 @@ def render_breakdown(res) -> list[str]:
 def run_from_args(args, prog: str = "python benchmarks/bench.py") -> int:
     command = command_line(args, prog)
     res = run_benchmark(args, log=lambda s: print(s, file=sys.stderr, flush=True))
+    res["command"] = command
     text = render(res, command)
     output = args.output
     if output is None and not args.quick:

@@ -24,8 +24,7 @@ def _child(runs: int, optimizers: list[str]) -> dict:
     t0 = time.perf_counter()
     import simopt
     t_import = time.perf_counter() - t0
-    import numba
-    out = {"import_s": t_import, "cache_dir": numba.config.CACHE_DIR, "calls": {}}
+    out = {"import_s": t_import, "calls": {}}
     opts = {"sgd": lambda: simopt.optim.sgd(0.5), "sign": lambda: simopt.optim.sign(1e-3),
             "adam": lambda: simopt.optim.adam(1e-3)}
     total = 0.0
