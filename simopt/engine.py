@@ -1,14 +1,16 @@
 """``simopt.run``: many independent runs of one update rule on one problem, batched and compiled.
 
 Determinism: run r draws its gradient noise from its own stream,
-``Generator(PCG64(SeedSequence(seed, spawn_key=(first_run + r,))))`` — the r-th child of
+``Generator(SFC64(SeedSequence(seed, spawn_key=(first_run + r,))))`` — the r-th child of
 ``SeedSequence(seed).spawn(...)`` — so a run's numbers depend on (seed, run index) only: not on how many
 runs share the call, how they are split across calls or workers, or how many threads run them (see
 ``simopt._kernels.engine_kernel`` for how the arithmetic is kept independent of those too).
 
 Noise is drawn in bulk, ahead of the kernel, in chunks of steps, by one NumPy Generator per run filled in
 parallel threads (bulk fills release the GIL); Numba's in-kernel ``np.random`` is several times slower per
-sample and would tie the stream to the thread layout.
+sample and would tie the stream to the thread layout.  The bit generator is SFC64 (NumPy's small fast
+chaotic generator, which passes the standard statistical batteries): drawing normals is most of a noisy
+run's time, and SFC64 draws them about 25% faster than PCG64 here (benchmarks/RESULTS.md).
 """
 from __future__ import annotations
 
@@ -86,6 +88,11 @@ def _draw_pool() -> ThreadPoolExecutor:
         _DRAW_POOL = ThreadPoolExecutor(max_workers=max(1, numba.get_num_threads()),
                                         thread_name_prefix="simopt-noise")
     return _DRAW_POOL
+
+
+def run_generator(seed: int, run_index: int) -> np.random.Generator:
+    """The noise stream of run ``run_index`` of a call with ``seed`` (the same whatever the batch)."""
+    return np.random.Generator(np.random.SFC64(np.random.SeedSequence(seed, spawn_key=(run_index,))))
 
 
 def record_steps(steps: int, record_every: int) -> np.ndarray:
@@ -190,8 +197,7 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     chunk = max(1, min(steps, _CHUNK_BYTES // (Rp * d * 8))) if noisy else steps
     Z = np.zeros((Rp, chunk, d)) if noisy else _EMPTY3
     if noisy:
-        gens = [np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(first_run + r,))))
-                for r in range(runs)]
+        gens = [run_generator(seed, first_run + r) for r in range(runs)]
         pool = _draw_pool()
     starts = list(range(0, steps, chunk))
     bar = None

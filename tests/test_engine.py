@@ -50,7 +50,7 @@ def reference_run(problem, opt, steps, runs, seed):
         how, a = problem.noise.factor(problem)
         A = {"scale": lambda a: np.diag(a), "matrix": lambda a: a, "blocks": lambda a: block_diag(*a)}[how](a)
         for r in range(runs):
-            g = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(r,))))
+            g = np.random.Generator(np.random.SFC64(np.random.SeedSequence(seed, spawn_key=(r,))))
             z = np.empty((steps, d))
             problem.noise.draw(g, z)
             xi[r] = z @ A.T
