@@ -191,3 +191,13 @@ def n_records(steps: int, every: int = RECORD_EVERY) -> int:
     if steps % every:
         raise ValueError(f"steps ({steps}) must be a multiple of the record interval ({every})")
     return steps // every + 1
+
+
+def simopt_optimizer(opt: str, hp: dict):
+    """The simopt rule for a benchmark optimizer name and its hyperparameters (``hyperparams``)."""
+    import simopt
+    if opt == "sgd":
+        return simopt.optim.sgd(hp["lr"])
+    if opt == "sign":
+        return simopt.optim.sign(hp["lr"])
+    return simopt.optim.adam(hp["lr"], beta1=hp["betas"][0], beta2=hp["betas"][1], eps=hp["eps"])

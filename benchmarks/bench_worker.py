@@ -44,12 +44,7 @@ class SimoptRunner:
 
     def run(self, problem, data, opt, hp, steps, runs, seed, record_every):
         import simopt
-        if opt == "sgd":
-            o = simopt.optim.sgd(hp["lr"])
-        elif opt == "sign":
-            o = simopt.optim.sign(hp["lr"])
-        else:
-            o = simopt.optim.adam(hp["lr"], beta1=hp["betas"][0], beta2=hp["betas"][1], eps=hp["eps"])
+        o = bench_cases.simopt_optimizer(opt, hp)
         res = simopt.run(problem, o, steps, runs=runs, seed=seed, record_every=record_every)
         return res.loss
 

@@ -62,12 +62,7 @@ def profile_case(case, opt: str, repeats: int = 3) -> dict:
     problem = bench_cases.build_problem(case)
     data = bench_cases.problem_data(case, problem)
     hp = bench_cases.hyperparams(opt, data)
-    if opt == "sgd":
-        o = simopt.optim.sgd(hp["lr"])
-    elif opt == "sign":
-        o = simopt.optim.sign(hp["lr"])
-    else:
-        o = simopt.optim.adam(hp["lr"], beta1=hp["betas"][0], beta2=hp["betas"][1], eps=hp["eps"])
+    o = bench_cases.simopt_optimizer(opt, hp)
     variants = {"noisy": problem, "noise-free": problem.with_noise(None)} if case.noisy else \
         {"noise-free": problem}
     out = {"case": case.key, "opt": opt}

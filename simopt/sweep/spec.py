@@ -467,6 +467,21 @@ def _check_problem_value(k, v, where):
 _PROBLEM_META = ("type", "grid", "label")
 
 
+def _check_label_and_grid_axes(entry, where, w, axes):
+    """Shared by problem and optimizer entries: ``label`` is a string, every grid axis names one of
+    ``axes`` (its head before a dot) and is not also given as a fixed value.  Returns ``(label, grid)``."""
+    label = entry.get("label")
+    if label is not None and not isinstance(label, str):
+        raise SpecTypeError(f"{where}.label: expected a string, got {_tname(label)}")
+    grid = entry.get("grid")
+    for a in _grid_axis_names(grid):
+        if a.split(".")[0] not in axes:
+            raise _unknown(f"{w}.grid", a, axes, what="grid axis")
+        if a in entry:
+            raise SpecError(f"{w}: {a!r} is given both as a fixed value and as a grid axis")
+    return label, grid
+
+
 def _problem_points(entry, where) -> list[tuple[dict, str]]:
     _need_table(entry, where)
     if "type" not in entry:
@@ -476,17 +491,7 @@ def _problem_points(entry, where) -> list[tuple[dict, str]]:
     allowed = set(names) | set(_PROBLEM_META)
     w = f"{where} ({typ})"
     _check_keys(entry, w, allowed)
-    label = entry.get("label")
-    if label is not None and not isinstance(label, str):
-        raise SpecTypeError(f"{where}.label: expected a string, got {_tname(label)}")
-    grid = entry.get("grid")
-    axis_names = _grid_axis_names(grid)
-    for a in axis_names:
-        head = a.split(".")[0]
-        if head not in names:
-            raise _unknown(f"{w}.grid", a, names, what="grid axis")
-        if a in entry:
-            raise SpecError(f"{w}: {a!r} is given both as a fixed value and as a grid axis")
+    label, grid = _check_label_and_grid_axes(entry, where, w, names)
     points = expand_grid(grid, f"{where}.grid")
     base = {k: v for k, v in entry.items() if k not in ("grid", "label")}
     out = []
@@ -579,18 +584,8 @@ def _optimizer_points(entry, where) -> list[tuple[dict, str]]:
     allowed = params | {"name", "grid", "label"} | ({"lr", "schedule"} if takes_lr else set())
     w = f"{where} ({name})"
     _check_keys(entry, w, allowed)
-    label = entry.get("label")
-    if label is not None and not isinstance(label, str):
-        raise SpecTypeError(f"{where}.label: expected a string, got {_tname(label)}")
-    grid = entry.get("grid")
+    label, grid = _check_label_and_grid_axes(entry, where, w, sorted(allowed - {"name", "grid", "label"}))
     axis_names = _grid_axis_names(grid)
-    axes_ok = sorted(allowed - {"name", "grid", "label"})
-    for a in axis_names:
-        head = a.split(".")[0]
-        if head not in axes_ok:
-            raise _unknown(f"{w}.grid", a, axes_ok, what="grid axis")
-        if a in entry:
-            raise SpecError(f"{w}: {a!r} is given both as a fixed value and as a grid axis")
     base = {k: v for k, v in entry.items() if k not in ("grid", "label", "lr")}
     lr_axis = []
     if "lr" in entry:
