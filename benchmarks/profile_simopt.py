@@ -119,5 +119,9 @@ def format_rows(profiles) -> list[str]:
 
 if __name__ == "__main__":
     keys = sys.argv[1:] or ["A", "B", "C", "A0", "B0"]
+    unknown = [k for k in keys if k not in bench_cases.FULL_CASES]
+    if unknown:
+        sys.exit(f"usage: python benchmarks/profile_simopt.py [CASE ...]  (cases: "
+                 f"{', '.join(bench_cases.FULL_CASES)}); unknown: {', '.join(unknown)}")
     profs = [profile_case(bench_cases.FULL_CASES[k], opt) for k in keys for opt in ("sgd", "sign", "adam")]
     print("\n".join(format_rows(profs)))
