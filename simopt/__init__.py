@@ -6,6 +6,10 @@ the papers' quantities and bounds, checked against measured iteration counts.
 """
 __version__ = "0.1.0"
 
+from . import _cache
+
+_cache.configure()  # before any kernel module is imported: Numba fixes a cache location at decoration
+
 from . import noise, optim, rotations, schedules, spectra
 from .engine import run
 from .problems import Quadratic, block_diagonal, heterogeneous_blocks, quadratic

@@ -1,0 +1,54 @@
+"""Where simopt keeps compiled code: a per-user cache directory, never the installed package.
+
+Numba's ``cache=True`` writes machine code next to the sources by default (``__pycache__`` inside the
+package).  For an installed simopt that folder belongs to pip: files written there are not recorded, so
+a later ``pip install -e .`` leaves them behind and the stray ``simopt/_kernels/__pycache__`` makes
+``simopt`` a namespace package that shadows the editable install.  simopt therefore points Numba at
+
+    $SIMOPT_CACHE_DIR, else $XDG_CACHE_HOME/simopt, else ~/.cache/simopt  (sub-folder ``numba``)
+
+unless ``NUMBA_CACHE_DIR`` is set, which always wins.  The generated run loops of update rules
+(``simopt._kernels.codegen``) live beside it in the sub-folder ``loops``.
+
+This must run before any ``@njit(cache=True)`` function of simopt is defined (Numba chooses a function's
+cache location when it is decorated), so ``simopt/__init__.py`` calls :func:`configure` first.
+"""
+from __future__ import annotations
+
+import os
+
+_CONFIGURED = False
+
+
+def cache_root() -> str:
+    """simopt's per-user cache directory (not created here)."""
+    env = os.environ.get("SIMOPT_CACHE_DIR")
+    if env:
+        return os.path.abspath(os.path.expanduser(env))
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = xdg if xdg else os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(os.path.abspath(base), "simopt")
+
+
+def numba_cache_dir() -> str:
+    """The directory Numba caches simopt's kernels in (``NUMBA_CACHE_DIR`` if the user set it)."""
+    env = os.environ.get("NUMBA_CACHE_DIR")
+    return os.path.abspath(env) if env else os.path.join(cache_root(), "numba")
+
+
+def loops_dir() -> str:
+    """Where the generated, rule-specialised run loops are written (created on demand)."""
+    d = os.path.join(cache_root(), "loops")
+    os.makedirs(d, exist_ok=True)
+    return d
+
+
+def configure() -> None:
+    """Point Numba's on-disk cache at :func:`numba_cache_dir` (idempotent)."""
+    global _CONFIGURED
+    if _CONFIGURED:
+        return
+    import numba
+    if not os.environ.get("NUMBA_CACHE_DIR"):
+        numba.config.CACHE_DIR = numba_cache_dir()
+    _CONFIGURED = True
