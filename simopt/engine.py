@@ -1,37 +1,40 @@
 """``simopt.run``: many independent runs of one update rule on one problem, batched and compiled.
 
-Determinism: run r draws its gradient noise from its own stream,
-``Generator(SFC64(SeedSequence(seed, spawn_key=(first_run + r,))))`` — the r-th child of
-``SeedSequence(seed).spawn(...)`` — so a run's numbers depend on (seed, run index) only: not on how many
-runs share the call, how they are split across calls or workers, or how many threads run them (see
-``simopt._kernels.engine_kernel`` for how the arithmetic is kept independent of those too).
+Determinism: run r draws its gradient noise inside the compiled loop from its own xoshiro256++ stream,
+seeded from ``SeedSequence(seed, spawn_key=(first_run + r,))`` -- the r-th child of
+``SeedSequence(seed)`` -- so a run's numbers depend on (seed, run index) only: not on how many runs share
+the call, how they are split across calls or workers, or how many threads run them (see
+``simopt._kernels.tiles`` for how the arithmetic is kept independent of those too).  Rule-owned
+randomness (the Hutchinson probe) comes from a second stream per run, ``spawn_key=(run, 1)``, so it never
+shifts the noise another rule sees on the same seed: two rules run with the same seed see the same noise.
 
-Noise is drawn in bulk, ahead of the kernel, in chunks of steps, by one NumPy Generator per run filled in
-parallel threads (bulk fills release the GIL); Numba's in-kernel ``np.random`` is several times slower per
-sample and would tie the stream to the thread layout.  The bit generator is SFC64 (NumPy's small fast
-chaotic generator, which passes the standard statistical batteries): drawing normals is most of a noisy
-run's time, and SFC64 draws them about 25% faster than PCG64 here (benchmarks/RESULTS.md).
+The loop is generic over the rule: each rule gets a generated, cached loop module
+(``simopt._kernels.codegen``); a rule with only a NumPy step runs step by step through
+``simopt._kernels.evaluate`` and its NumPy step, with the same noise, records and divergence handling.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import json
+import os
+import sys
+import time
 
-import numba
 import numpy as np
 
-from . import __version__
-from ._kernels import engine_kernel as K
-from ._validate import as_float_array, check_int, check_positive_scalar
-from .optim.base import Optimizer
+from . import __version__, _cache
+from ._kernels import rng as _rng
+from ._kernels import tiles as K
+from ._validate import as_float_array, check_bool, check_int, check_positive_scalar
+from .optim.rule import Optimizer, size_of
 from .result import Result
 
 RECORDABLE = ("x", "sharpness", "block_grad_norms")
 _KINDS = {"diagonal": K.DIAGONAL, "block": K.BLOCK, "dense": K.DENSE}
-_CHUNK_BYTES = 64 * 2 ** 20
 _EMPTY1 = np.zeros(1)
 _EMPTY2 = np.zeros((1, 1))
 _EMPTY3 = np.zeros((1, 1, 1))
 _EMPTYI = np.zeros(1, dtype=np.int64)
+_WORK_PER_CHUNK = 4e8      # coordinate-operations per compiled call (~0.1-0.5 s): Ctrl-C and progress
 
 
 def _flat(mats):
@@ -54,26 +57,28 @@ def _problem_arrays(problem):
 
 
 def _noise_arrays(problem):
+    """(kind, distribution, df, scale, A^T, flat block A^T, offsets) of the problem's noise model."""
     noise = problem.noise
     if noise is None:
-        return K.NOISE_NONE, _EMPTY1, _EMPTY2, _EMPTY1, _EMPTYI
+        return K.NOISE_NONE, K.DIST_NORMAL, 0.0, _EMPTY1, _EMPTY2, _EMPTY1, _EMPTYI
+    dist = K.DIST_T if noise.distribution == "t" else K.DIST_NORMAL
+    df = float(getattr(noise, "df", 0.0))
     how, a = noise.factor(problem)
     if how == "scale":
-        return K.NOISE_SCALE, np.ascontiguousarray(a, dtype=np.float64), _EMPTY2, _EMPTY1, _EMPTYI
+        return K.NOISE_SCALE, dist, df, np.ascontiguousarray(a, dtype=np.float64), _EMPTY2, _EMPTY1, _EMPTYI
     if how == "matrix":  # the kernel computes Z_tile @ Amat, i.e. xi = A z with Amat = A^T
-        return K.NOISE_MATRIX, _EMPTY1, np.ascontiguousarray(np.asarray(a).T), _EMPTY1, _EMPTYI
+        return K.NOISE_MATRIX, dist, df, _EMPTY1, np.ascontiguousarray(np.asarray(a).T), _EMPTY1, _EMPTYI
     if how == "blocks":
         flat, off = _flat([np.asarray(b).T for b in a])
-        return K.NOISE_BLOCKS, _EMPTY1, _EMPTY2, flat, off
+        return K.NOISE_BLOCKS, dist, df, _EMPTY1, _EMPTY2, flat, off
     raise ValueError(f"noise: unknown factor kind {how!r}")  # pragma: no cover
 
 
 _BLAS = None     # one ThreadpoolController for the process: building one rescans the loaded libraries
-_DRAW_POOL = None
 
 
 def _blas_one_thread():
-    """A context that pins BLAS to one thread (see ``simopt._kernels.engine_kernel``)."""
+    """A context that pins BLAS to one thread (see ``simopt._kernels.tiles``)."""
     global _BLAS
     if _BLAS is None:
         from threadpoolctl import ThreadpoolController
@@ -81,18 +86,10 @@ def _blas_one_thread():
     return _BLAS.limit(limits=1, user_api="blas")
 
 
-def _draw_pool() -> ThreadPoolExecutor:
-    """Threads that fill the runs' noise buffers (NumPy's bulk fills release the GIL)."""
-    global _DRAW_POOL
-    if _DRAW_POOL is None:
-        _DRAW_POOL = ThreadPoolExecutor(max_workers=max(1, numba.get_num_threads()),
-                                        thread_name_prefix="simopt-noise")
-    return _DRAW_POOL
-
-
-def run_generator(seed: int, run_index: int) -> np.random.Generator:
-    """The noise stream of run ``run_index`` of a call with ``seed`` (the same whatever the batch)."""
-    return np.random.Generator(np.random.SFC64(np.random.SeedSequence(seed, spawn_key=(run_index,))))
+def noise_stream(seed: int, run_index: int, sub: int = 0) -> np.ndarray:
+    """The xoshiro256++ state (4 uint64) of run ``run_index``'s stream ``sub`` for ``seed`` (0: gradient
+    noise, 1: the rule's own randomness); the same whatever the batch."""
+    return _rng.stream_states(seed, run_index, 1, sub)[0]
 
 
 def record_steps(steps: int, record_every: int) -> np.ndarray:
@@ -101,6 +98,113 @@ def record_steps(steps: int, record_every: int) -> np.ndarray:
     return s if s[-1] == steps else np.append(s, steps)
 
 
+# --------------------------------------------------------------------------------------------- compile
+_TIMES = "compile_times.json"
+
+
+def _read_times() -> dict:
+    try:
+        with open(os.path.join(_cache.cache_root(), _TIMES)) as f:
+            doc = json.load(f)
+        return doc if isinstance(doc, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _compile_estimate(what: str, default: float) -> float:
+    """The median of the compile times measured on this machine for ``what`` ("loop" or "rule")."""
+    seen = _read_times().get(what)
+    try:
+        return float(np.median([float(x) for x in seen])) if seen else default
+    except (TypeError, ValueError):
+        return default
+
+
+def _note_compile_time(what: str, seconds: float) -> None:
+    doc = _read_times()
+    seen = doc.get(what) if isinstance(doc.get(what), list) else []
+    doc[what] = (seen + [round(seconds, 2)])[-9:]
+    path = os.path.join(_cache.cache_root(), _TIMES)
+    try:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            json.dump(doc, f)
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def _will_compile(dispatcher) -> bool:
+    """True when ``dispatcher`` has no compiled version in this process and none on disk."""
+    if dispatcher.overloads:
+        return False
+    cache = getattr(dispatcher, "_cache", None)
+    index = getattr(getattr(cache, "_cache_file", None), "_index_path", None)
+    return not (index and os.path.exists(index))
+
+
+def _announce(what: str, seconds: float) -> None:
+    print(f"simopt: compiling {what} for first use (about {seconds:.0f} s; cached afterwards)",
+          file=sys.stderr, flush=True)
+
+
+def _rule_callbacks(optimizer):
+    """Addresses of the optimizer's compiled step (and gradient point, or 0), compiling on first use."""
+    from numba.core.errors import NumbaError
+    from ._kernels import codegen
+    fresh = codegen.will_compile(optimizer)
+    if fresh:
+        _announce(f"the step of {optimizer.name}", _compile_estimate("rule", 3.0))
+    t0 = time.perf_counter()
+    try:
+        mod = codegen.rule_module(optimizer)
+    except NumbaError as e:
+        first = str(e).strip().splitlines()
+        raise TypeError(f"optimizer: the compiled step of {optimizer.name} does not compile in Numba's "
+                        f"nopython mode: {first[-1] if first else type(e).__name__} (a rule can also be "
+                        f"given as a NumPy step only, simopt.optim.numpy_rule)") from e
+    if fresh:
+        _note_compile_time("rule", time.perf_counter() - t0)
+    point = mod.point_c.address if hasattr(mod, "point_c") else 0
+    return mod, mod.step_c.address, point
+
+
+_POOL = None
+
+
+def _pool():
+    global _POOL
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+        _POOL = ThreadPoolExecutor(max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="simopt")
+    return _POOL
+
+
+def _tile_ranges(ntiles: int):
+    import numba
+    n = max(1, min(numba.get_num_threads(), ntiles))
+    bounds = np.linspace(0, ntiles, n + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
+def _run_tiles(fn, ntiles, args):
+    """``fn(lo, hi, *args)`` over disjoint tile ranges, one per thread (``fn`` releases the GIL)."""
+    ranges = _tile_ranges(ntiles)
+    if _will_compile(fn):
+        _announce("simopt's run loop", _compile_estimate("loop", 20.0))
+        t0 = time.perf_counter()
+        fn(*ranges[0], *args)
+        _note_compile_time("loop", time.perf_counter() - t0)
+        ranges = ranges[1:]
+    if len(ranges) == 1:
+        fn(*ranges[0], *args)
+    elif ranges:
+        for f in [_pool().submit(fn, lo, hi, *args) for lo, hi in ranges]:
+            f.result()
+
+
+# --------------------------------------------------------------------------------------------- run
 def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0=None,
         first_run=0, divergence_threshold=1e12, progress=False) -> Result:
     """Run ``optimizer`` on ``problem`` for ``steps`` steps, ``runs`` independent runs at once.
@@ -108,7 +212,8 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     Parameters
     ----------
     problem : simopt.Quadratic
-    optimizer : a rule from ``simopt.optim``
+    optimizer : simopt.optim.Optimizer
+        A built-in rule (``simopt.optim.adam(1e-3)``) or a user's (``simopt.optim.rule``).
     steps : int >= 1
         Number of updates; the loss is evaluated at steps 0..steps.
     runs : int >= 1
@@ -124,9 +229,14 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     first_run : int >= 0
         Index of the first run: ``run(..., runs=32, first_run=32)`` reproduces runs 32..63 of a 64-run call.
     divergence_threshold : float > 0
-        A run whose loss is non-finite or exceeds this times its initial loss is stopped and flagged.
+        A run whose loss is non-finite or exceeds this times its initial loss, or whose gradient is not
+        finite, is stopped and flagged.
     progress : bool
         Show a progress bar over chunks of steps.
+
+    A rule runs compiled when every part of it has a compiled step; the first use of a rule on a machine
+    compiles its loop (a message says so) and later processes load it from the on-disk cache.  A rule
+    with only a NumPy step runs step by step, with the same numbers up to rounding.
     """
     from .problems import Quadratic
 
@@ -134,20 +244,23 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
         raise TypeError(f"problem: expected a simopt problem (simopt.quadratic, ...), got "
                         f"{type(problem).__name__}")
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"optimizer: expected a rule from simopt.optim, got {type(optimizer).__name__}")
+        raise TypeError(f"optimizer: expected an optimizer from simopt.optim (a built-in such as "
+                        f"simopt.optim.adam(1e-3), or a rule declared with simopt.optim.rule), got "
+                        f"{type(optimizer).__name__}")
     steps = check_int(steps, "steps", minimum=1)
     runs = check_int(runs, "runs", minimum=1)
     seed = check_int(seed, "seed", minimum=0)
     first_run = check_int(first_run, "first_run", minimum=0)
     record_every = check_int(record_every, "record_every", minimum=1)
     thresh = check_positive_scalar(divergence_threshold, "divergence_threshold")
+    progress = check_bool(progress, "progress")
     if isinstance(record, str):
         record = (record,)
     try:
         record = tuple(record)
     except TypeError:
         raise TypeError(f"record: expected a tuple of names from {RECORDABLE}, got {record!r}") from None
-    bad = [r for r in record if r not in RECORDABLE]
+    bad = [r for r in record if not isinstance(r, str) or r not in RECORDABLE]
     if bad:
         raise ValueError(f"record: unknown name(s) {bad}; expected names from {RECORDABLE}")
 
@@ -162,20 +275,26 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     lrs = optimizer.lr_values(steps)
     if not (np.all(np.isfinite(lrs)) and np.all(lrs > 0)):
         raise ValueError("lr: the learning-rate schedule must give finite positive rates")
-    hp = optimizer.kernel_params(problem)
-    if not np.all(np.isfinite(hp)):
-        raise ValueError(f"optimizer: non-finite hyperparameters for this problem: {hp}")
+    hp = optimizer.params(problem)
+    M = optimizer.draws()
 
     kind, hdiag, Hmat, bflat, boff = _problem_arrays(problem)
-    nkind, nscale, Amat, aflat, aoff = _noise_arrays(problem)
+    nkind, dist, df, nscale, Amat, aflat, aoff = _noise_arrays(problem)
     blk = np.ascontiguousarray(problem.block_starts, dtype=np.int64)
+    xstar = np.ascontiguousarray(problem.xstar, dtype=np.float64)
+    hd = hdiag if kind == K.DIAGONAL else np.ascontiguousarray(np.diag(problem.hessian()))
 
     T = K.TILE
     Rp = -(-runs // T) * T
     E = np.zeros((Rp, d))
     E[:runs] = X0 - problem.xstar
     X0 = np.array(X0)
-    state = np.zeros((Rp, max(1, optimizer.state_size(d, nb))))
+    nrng = np.zeros((Rp, 4), dtype=np.uint64)
+    nrng[:runs] = _rng.stream_states(seed, first_run, runs, 0)
+    want_hutch = optimizer.needs_hutchinson
+    urng = np.zeros((Rp, 4), dtype=np.uint64)
+    if want_hutch:
+        urng[:runs] = _rng.stream_states(seed, first_run, runs, 1)
     active = np.zeros(Rp, dtype=np.bool_)
     active[:runs] = True
     f0 = np.zeros(Rp)
@@ -193,35 +312,36 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     rec_x = np.full((Rp, n_rec, d), np.nan) if want_x else _EMPTY3
     rec_sharp = np.full((Rp, n_rec), np.nan) if want_sharp else _EMPTY2
 
-    noisy = nkind != K.NOISE_NONE
-    chunk = max(1, min(steps, _CHUNK_BYTES // (Rp * d * 8))) if noisy else steps
-    Z = np.zeros((Rp, chunk, d)) if noisy else _EMPTY3
-    if noisy:
-        gens = [run_generator(seed, first_run + r) for r in range(runs)]
-        pool = _draw_pool()
-    starts = list(range(0, steps, chunk))
+    per_step = Rp * d * (d if kind == K.DENSE else max(problem.block_sizes) if kind == K.BLOCK else 4) * M
+    chunk = int(max(1, min(steps, _WORK_PER_CHUNK // max(1, per_step))))
+    if progress:
+        chunk = max(1, min(chunk, -(-steps // 50)))
     bar = None
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=steps, unit="step", desc=f"{optimizer.name} x{runs}")
+    problem_args = (kind, E, hdiag, Hmat, bflat, boff, blk)
+    noise_args = (nkind, dist, df, nscale, Amat, aflat, aoff, nrng)
+    rec_args = (rec_pos, rec_loss, rec_gn, rec_bgn, rec_x)
     try:
         with _blas_one_thread():
-            for t0 in starts:
-                k = min(chunk, steps - t0)
-                if noisy:
-                    view = Z[:, :k] if k == chunk else np.zeros((Rp, k, d))
-                    list(pool.map(lambda r: problem.noise.draw(gens[r], view[r]), range(runs)))
-                    Zc = view if view.flags.c_contiguous else np.ascontiguousarray(view)
-                else:
-                    Zc = Z
-                K.run_chunk(kind, E, hdiag, Hmat, bflat, boff, blk,
-                            nkind, Zc, nscale, Amat, aflat, aoff,
-                            optimizer.code, hp, float(optimizer.clip_fraction), lrs, t0, k,
-                            t0 + k == steps, state, active, f0, thresh, div_step, x_at_div,
-                            rec_pos, rec_loss, rec_gn, rec_bgn, rec_x, rec_sharp,
-                            want_bgn, want_x, want_sharp)
-                if bar is not None:
-                    bar.update(k)
+            if optimizer.compiled:
+                from ._kernels.loop import run_chunk
+                mod, step_addr, point_addr = _rule_callbacks(optimizer)
+                work = size_of(str(mod.WORK_SIZE), d, nb, M)
+                state = np.zeros((Rp, max(1, optimizer.state_size(d, nb))))
+                for t0 in range(0, steps, chunk):
+                    k = min(chunk, steps - t0)
+                    args = (*problem_args, *noise_args, step_addr, point_addr, M, want_hutch, urng, work,
+                            hp, lrs, t0, k, t0 + k == steps, state, active, f0, thresh, div_step,
+                            x_at_div, xstar, hd, *rec_args, rec_sharp, want_bgn, want_x, want_sharp)
+                    _run_tiles(run_chunk, Rp // T, args)
+                    if bar is not None:
+                        bar.update(k)
+            else:
+                _run_numpy(optimizer, problem, steps, lrs, problem_args, noise_args, rec_args, M, want_hutch,
+                           urng, active, f0, thresh, div_step, x_at_div, rec_sharp, want_bgn, want_x,
+                           want_sharp, E, Rp, bar)
     finally:
         if bar is not None:
             bar.close()
@@ -241,7 +361,44 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
         "problem": problem.describe(), "optimizer": optimizer.describe(), "seed": seed,
         "steps": steps, "runs": runs, "first_run": first_run, "record_every": record_every,
         "divergence_threshold": thresh, "simopt": __version__,
+        "engine": "compiled" if optimizer.compiled else "numpy",
     }
     return Result(steps=rsteps, loss=rec_loss[sl], grad_norm=rec_gn[sl], x=x, x0=X0,
                   f0=f0[sl].copy(), diverged=diverged, diverged_step=div_step[sl].copy(),
                   records=records, meta=meta)
+
+
+def _run_numpy(optimizer, problem, steps, lrs, problem_args, noise_args, rec_args, M, want_hutch, urng,
+               active, f0, thresh, div_step, x_at_div, rec_sharp, want_bgn, want_x, want_sharp, E, Rp, bar):
+    """The step-by-step path of a rule with only NumPy steps (see ``simopt._kernels.evaluate``)."""
+    from ._kernels.evaluate import evaluate_step
+    d = E.shape[1]
+    state = optimizer.init_state(Rp, problem)
+    Gn = np.zeros((Rp, M, d))
+    Hut = np.zeros((Rp, d))
+    Y = np.zeros((Rp, d))
+    use_point = optimizer.has_point
+    rec_pos = rec_args[0]
+    for t in range(steps + 1):
+        update = t < steps
+        if use_point and update:
+            Y[...] = optimizer.reference_point(E, state, t + 1, float(lrs[t]), problem)
+        args = (*problem_args, *noise_args, M, want_hutch, urng, Y, use_point, t, update, active, f0,
+                thresh, div_step, x_at_div, *rec_args, want_bgn, want_x, Gn, Hut)
+        _run_tiles(evaluate_step, E.shape[0] // K.TILE, args)
+        if not update:
+            break
+        before = E.copy() if (want_sharp and rec_pos[t] >= 0) else None
+        with np.errstate(all="ignore"):
+            optimizer.reference_step(E, Gn, state, t + 1, float(lrs[t]), problem,
+                                     hutchinson=Hut if want_hutch else None)
+        E[~active] = 0.0
+        if before is not None:
+            U = E - before
+            with np.errstate(all="ignore"):
+                num = np.einsum("ij,ij->i", U, problem.hvp(U))
+                den = np.einsum("ij,ij->i", U, U)
+                rec_sharp[active, rec_pos[t]] = np.where(den > 0, num / np.where(den > 0, den, 1.0),
+                                                         np.nan)[active]
+        if bar is not None:
+            bar.update(1)

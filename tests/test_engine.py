@@ -12,6 +12,7 @@ from scipy.linalg import block_diag
 
 import simopt
 from simopt import noise, optim, spectra
+from simopt._kernels import rng
 
 
 def _problems():
@@ -40,24 +41,28 @@ def _random_cov(d):
 
 
 def reference_run(problem, opt, steps, runs, seed):
-    """The engine's job written plainly: x_{t+1} = reference_step(x_t, grad(x_t) + xi_t)."""
-    d = problem.dim
+    """The engine's job written plainly: x_{t+1} = reference_step(x_t, grad(x_t) + xi_t), with the noise
+    z of run r drawn from its stream (seed, r) in the engine's order (steps x draws x d)."""
+    d, M = problem.dim, opt.draws()
     X = np.broadcast_to(problem.x0, (runs, d)).copy()
-    state = opt.init_state(runs, d, problem.blocks)
+    state = opt.init_state(runs, problem)
     lrs = opt.lr_values(steps)
-    xi = np.zeros((runs, steps, d))
+    xi = np.zeros((runs, steps, M, d))
     if problem.noise is not None:
         how, a = problem.noise.factor(problem)
         A = {"scale": lambda a: np.diag(a), "matrix": lambda a: a, "blocks": lambda a: block_diag(*a)}[how](a)
         for r in range(runs):
-            g = np.random.Generator(np.random.SFC64(np.random.SeedSequence(seed, spawn_key=(r,))))
-            z = np.empty((steps, d))
-            problem.noise.draw(g, z)
-            xi[r] = z @ A.T
+            if problem.noise.distribution == "t":
+                z = rng.student_t(seed, r, (steps * M, d), problem.noise.df)
+            else:
+                z = rng.normals(seed, r, (steps * M, d))
+            xi[r] = (z @ A.T).reshape(steps, M, d)
     traj = [X.copy()]
     for t in range(steps):
-        G = problem.grad(X) + xi[:, t]
-        X = opt.reference_step(X, G, state, t + 1, lrs[t], problem.blocks, problem=problem)
+        G = problem.grad(X)[:, None, :] + xi[:, t]
+        E = X - problem.xstar
+        opt.reference_step(E, G, state, t + 1, lrs[t], problem)
+        X = E + problem.xstar
         traj.append(X.copy())
     return np.stack(traj, axis=1)
 
@@ -160,11 +165,22 @@ def test_divergence_is_flagged_and_isolated():
     assert np.array_equal(alone.loss, res.loss[:2]) and np.array_equal(alone.x, res.x[:2])
 
 
-def test_nan_update_is_reported_as_divergence_not_nan():
+def test_zero_over_zero_in_adaptive_rules_is_zero_not_divergence():
+    """eps = 0 and a gradient coordinate that is exactly 0: m = v = 0 there, the update is 0/0 := 0."""
     p = simopt.quadratic(spectra.linear(4, 1.0, 2.0), seed=0)
     x0 = p.xstar.copy()
-    x0[0] += 1.0            # zero gradient on coordinates 1..3 => 0/0 in Adam with eps = 0
-    res = simopt.run(p, optim.adam(0.1, eps=0.0), 5, x0=x0)
+    x0[0] += 1.0            # zero gradient on coordinates 1..3
+    for opt in (optim.adam(0.1, eps=0.0), optim.rmsprop(0.1, eps=0.0), optim.adagrad(0.1, eps=0.0),
+                optim.adam(0.1, beta1=0.0, beta2=1.0, eps=0.0, v0="first_grad")):
+        res = simopt.run(p, opt, 5, x0=x0, record=("x",))
+        assert not res.diverged[0] and np.all(np.isfinite(res.loss))
+        assert np.array_equal(res.records["x"][0, :, 1:], np.broadcast_to(x0[1:], (6, 3)))
+
+
+def test_a_nan_update_is_reported_as_divergence_not_nan():
+    bad = optim.numpy_rule(lambda x, g, lr: x.__isub__(np.nan * g), name="nan_rule")
+    p = simopt.quadratic(spectra.linear(4, 1.0, 2.0), seed=0)
+    res = simopt.run(p, bad(0.1), 5)
     assert res.diverged[0] and res.diverged_step[0] == 1
     assert not np.isnan(res.loss).any()
 

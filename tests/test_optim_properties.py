@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 
 import simopt
 from simopt import optim, spectra
-from simopt._kernels.updates import update_row
+from simopt.optim.rules.svag import svag_factor
+from simopt.testing import compiled_steps
 
 
 @given(st.integers(2, 10), st.integers(0, 2 ** 20), st.floats(0.0, 0.95), st.booleans(),
@@ -31,11 +32,10 @@ def test_sign_descent_update_is_invariant_to_positive_rescaling(d, seed, logscal
     g = rng.standard_normal(d) * 10.0 ** logscale
     g[rng.random(d) < 0.3] = 0.0
     D = np.exp(rng.uniform(-30, 30, d))
+    p = simopt.quadratic(np.ones(d), seed=0)
     for opt in (optim.sign(0.3), optim.signum(0.3, beta=0.0)):
-        x1, x2 = np.ones(d), np.ones(d)
-        hp, blk = opt.kernel_params(None), np.array([0, d])
-        update_row(opt.code, x1, g, g, np.zeros(d), 1, 0.3, hp, blk)
-        update_row(opt.code, x2, D * g, D * g, np.zeros(d), 1, 0.3, hp, blk)
+        x1 = compiled_steps(opt, p, g[None, None], np.ones(d))
+        x2 = compiled_steps(opt, p, (D * g)[None, None], np.ones(d))
         assert np.array_equal(x1, x2)
 
 
@@ -52,13 +52,14 @@ def test_adam_without_averaging_is_sign_descent(d, seed):
 @given(st.integers(1, 8), st.integers(0, 2 ** 20), st.floats(0.05, 0.99), st.integers(1, 60))
 def test_variance_adaptation_factors_lie_in_unit_interval(d, seed, beta, steps):
     rng = np.random.default_rng(seed)
-    for cls in (optim.SVAG, optim.MSVAG):
-        opt = cls(0.1, beta=beta)
-        state = opt.init_state(2, d, [slice(0, d)])
+    p = simopt.quadratic(np.ones(d), seed=0)
+    for make, momentum in ((optim.svag, False), (optim.msvag, True)):
+        opt = make(0.1, beta=beta)
+        state = opt.init_state(2, p)
         for t in range(1, steps + 1):
-            g = rng.standard_normal((2, d)) * rng.uniform(0, 3) + rng.uniform(-1, 1)
-            opt.reference_step(np.zeros((2, d)), g, state, t, 0.1, [slice(0, d)])
-        gam, _ = opt.factor(state, steps)
+            g = rng.standard_normal((2, 1, d)) * rng.uniform(0, 3) + rng.uniform(-1, 1)
+            opt.reference_step(np.zeros((2, d)), g, state, t, 0.1, p)
+        gam, _ = svag_factor(state[-1]["m"], state[-1]["v"], steps, beta, momentum)
         assert np.all((gam >= 0) & (gam <= 1))
 
 

@@ -1,41 +1,61 @@
-"""Update rules.  Each rule is an immutable object carrying its hyperparameters, a plain-NumPy
-``reference_step`` written from the paper's formula, and the id of its Numba kernel.  Where
-``torch.optim`` defines the same rule (SGD, Adam, RMSprop, Adagrad) its conventions are followed."""
-from .adaptive import Adagrad, Adam, BlockwiseAdam, RMSprop, adagrad, adam, blockwise_adam, rmsprop
-from .base import Optimizer
-from .clipping import Clipped, clip_reference, clipped
-from .first_order import SGD, BlockNormalized, NormalizedGD, block_normalized, normalized_gd, sgd
-from .oracles import GDOracle, SignOracle, gd_oracle, sign_oracle
-from .sign_based import MSVAG, SVAG, Sign, Signum, msvag, sign, signum, svag
+"""Update rules.  Each built-in rule is one module of :mod:`simopt.optim.rules` -- hyperparameters and their
+validation, state layout, the plain-NumPy reference step written from the paper's formula, and the
+compiled step -- and every constructor a module lists in ``__all__`` is exported here and known to
+:func:`make`.  Users declare their own rules with :func:`rule` / :func:`numpy_rule`
+(:mod:`simopt.optim.rule` documents the protocol); built-in and user rules take exactly the same path
+through the engine.  Where ``torch.optim`` defines the same rule (SGD, Adam, AdamW, RMSprop, Adagrad) its
+conventions are followed."""
+from __future__ import annotations
 
-#: name -> constructor, for ``make`` and for sweep configs
-REGISTRY = {
-    "sgd": sgd, "sign": sign, "signum": signum, "svag": svag, "msvag": msvag, "adam": adam,
-    "rmsprop": rmsprop, "adagrad": adagrad, "normalized_gd": normalized_gd,
-    "block_normalized": block_normalized, "blockwise_adam": blockwise_adam,
-    "gd_oracle": gd_oracle, "sign_oracle": sign_oracle, "clipped": None,
-}
+import importlib
+import inspect
+import pkgutil
+
+from . import rules as _rules
+from .rule import ENGINE_NAMES, Hyper, Optimizer, RuleDef, Wrapper, numpy_rule, rule
+
+#: name -> constructor of every built-in rule (the names ``make`` and sweep specs accept)
+REGISTRY: dict = {}
+_WRAPPERS = ("clipped",)
+
+for _info in sorted(pkgutil.iter_modules(_rules.__path__), key=lambda m: m.name):
+    _mod = importlib.import_module(f"{_rules.__name__}.{_info.name}")
+    for _name in getattr(_mod, "__all__", ()):
+        globals()[_name] = getattr(_mod, _name)
+    for _name in getattr(_mod, "RULES", getattr(_mod, "__all__", ())):
+        REGISTRY[_name] = getattr(_mod, _name)
+del _info, _mod, _name
 
 
 def make(name, **kwargs) -> Optimizer:
-    """Build a rule by name: ``make("adam", lr=1e-3, beta2=0.99)``.
+    """Build a rule by name: ``make("adam", lr=1e-3, beta2=0.99)``, or a user's rule by import path,
+    ``make("mypkg.rules:lion", lr=1e-4)``.
 
-    ``make("clipped", base="adam", fraction=0.5, lr=..., **base_hyperparams)`` clips the named base rule.
-    Unknown names or arguments raise an error naming the allowed ones.
+    ``make("clipped", base="adam", fraction=0.5, lr=..., **base_hyperparams)`` clips the named base rule
+    (``base`` may also be a description dict).  Unknown names or arguments raise an error naming the
+    allowed ones.
     """
     if not isinstance(name, str):
         raise TypeError(f"name: expected a rule name (str), got {type(name).__name__}")
-    if name not in REGISTRY:
-        raise ValueError(f"name: unknown optimizer {name!r}; expected one of {sorted(REGISTRY)}")
-    if name == "clipped":
+    if name in _WRAPPERS:
         kwargs = dict(kwargs)
         if "base" not in kwargs or "fraction" not in kwargs:
-            raise ValueError("clipped: expected keys 'base' (a rule name) and 'fraction'")
+            raise ValueError(f"{name}: expected keys 'base' (a rule name or description) and 'fraction'")
         base, fraction = kwargs.pop("base"), kwargs.pop("fraction")
-        return clipped(make(base, **kwargs), fraction)
-    import inspect
-    ctor = REGISTRY[name]
-    allowed = list(inspect.signature(ctor).parameters)
+        inner = from_description(base) if isinstance(base, dict) else make(base, **kwargs)
+        return REGISTRY[name](inner, fraction)
+    if ":" in name:
+        from .rule import _import_ref
+        ctor = _import_ref(name)
+        if not isinstance(ctor, RuleDef):
+            raise TypeError(f"name: {name!r} is not a rule declared with simopt.optim.rule "
+                            f"(got {type(ctor).__name__})")
+    elif name not in REGISTRY:
+        raise ValueError(f"name: unknown optimizer {name!r}; expected one of {sorted(REGISTRY)} or an "
+                         f"import path 'module:rule'")
+    else:
+        ctor = REGISTRY[name]
+    allowed = list(signature(ctor).parameters)
     unknown = [k for k in kwargs if k not in allowed]
     if unknown:
         raise ValueError(f"{name}: unknown argument(s) {unknown}; allowed: {allowed}")
@@ -47,9 +67,43 @@ def make(name, **kwargs) -> Optimizer:
         raise
 
 
-__all__ = [
-    "sgd", "sign", "signum", "svag", "msvag", "adam", "rmsprop", "adagrad", "normalized_gd",
-    "block_normalized", "blockwise_adam", "gd_oracle", "sign_oracle", "clipped", "make", "REGISTRY",
-    "Optimizer", "clip_reference", "SGD", "Sign", "Signum", "SVAG", "MSVAG", "Adam", "RMSprop", "Adagrad",
-    "BlockwiseAdam", "NormalizedGD", "BlockNormalized", "Clipped", "GDOracle", "SignOracle",
+def signature(ctor) -> inspect.Signature:
+    """The call signature of a constructor or a :class:`RuleDef` (lr, hyperparameters, weight_decay)."""
+    if isinstance(ctor, RuleDef):
+        P = inspect.Parameter
+        params = [P("lr", P.POSITIONAL_OR_KEYWORD)] if ctor.has_lr else []
+        for k, h in ctor.hyper.items():
+            params.append(P(k, P.KEYWORD_ONLY, **({} if h.default is None or h.default is _required()
+                                                  else {"default": h.default})))
+        if ctor.decay is not None:
+            params.append(P("weight_decay", P.KEYWORD_ONLY, default=0.0))
+        return inspect.Signature(params)
+    return inspect.signature(ctor)
+
+
+def _required():
+    from .rule import _REQUIRED
+    return _REQUIRED
+
+
+def from_description(desc: dict) -> Optimizer:
+    """Rebuild an optimizer from ``Optimizer.describe()``."""
+    if not isinstance(desc, dict) or "name" not in desc:
+        raise TypeError(f"desc: expected a dict from Optimizer.describe(), got {desc!r}")
+    d = dict(desc)
+    name = d.pop("name")
+    if name in _WRAPPERS:
+        base = d.pop("base")
+        return REGISTRY[name](from_description(base), **d)
+    if isinstance(d.get("lr"), dict):
+        raise ValueError("desc: an optimizer with a learning-rate schedule cannot be rebuilt from its "
+                         "description; build it with its schedule (simopt.schedules) instead")
+    if d.get("lr", 0) is None:
+        del d["lr"]
+    return make(name, **d)
+
+
+__all__ = sorted(REGISTRY) + [
+    "make", "signature", "from_description", "REGISTRY", "Optimizer", "RuleDef", "Wrapper", "Hyper",
+    "rule", "numpy_rule", "ENGINE_NAMES", "clip_reference", "svag_factor", "gd_step_size",
 ]

@@ -220,10 +220,7 @@ class _Exact:
 
 
 def _is_stateless(opt, steps):
-    try:
-        if opt.state_size(1, 1) != 0:
-            return False
-    except Exception:  # noqa: BLE001 - unknown rule: be conservative
+    if getattr(opt, "stateful", True):
         return False
     v = np.asarray(opt.lr_values(min(steps, 16)))
     if opt.lr is None:

@@ -1,0 +1,194 @@
+"""What the run loop does to one tile of runs at one step, apart from the update rule.
+
+Runs are independent, so the engine works on *tiles* of ``TILE`` consecutive runs, in parallel.  Each
+helper here takes a tile's rows and touches nothing else, and its arithmetic for one run depends only on
+that run's own data: the gradient of a tile is one product per tile (``product``), computed with a fixed
+row count and BLAS pinned to one thread by the engine (OpenBLAS's rounding depends on its thread count and
+on the number of rows), so results are bit-identical whatever the thread count or the split of the runs.
+
+Everything works on the error ``e = x - x*``: the gradient is ``H e``, the loss ``0.5 e.g``.
+Problem kinds, noise kinds and distributions are small integer codes shared with ``simopt.engine``.
+"""
+import math
+
+import numpy as np
+from numba import njit
+
+from simopt._kernels import rng
+
+TILE = 8
+
+DIAGONAL = 0
+BLOCK = 1
+DENSE = 2
+
+NOISE_NONE = 0
+NOISE_SCALE = 1
+NOISE_MATRIX = 2
+NOISE_BLOCKS = 3
+
+DIST_NORMAL = 0
+DIST_T = 1
+
+
+@njit(cache=True, error_model="numpy")
+def product(kind, Et, hdiag, Hmat, bflat, boff, blk, out):
+    """out = Et @ H for one tile (Et: TILE x d, C-contiguous)."""
+    T, d = Et.shape
+    if kind == DENSE:
+        out[:, :] = np.dot(Et, Hmat)
+    elif kind == BLOCK:
+        for b in range(blk.shape[0] - 1):
+            s, e = blk[b], blk[b + 1]
+            n = e - s
+            Hb = bflat[boff[b]:boff[b] + n * n].reshape((n, n))
+            tmp = np.ascontiguousarray(Et[:, s:e])
+            out[:, s:e] = np.dot(tmp, Hb)
+    else:
+        for i in range(T):
+            for j in range(d):
+                out[i, j] = hdiag[j] * Et[i, j]
+
+
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def half_dot_and_sq(e, g):
+    """(0.5 e.g, g.g).  Reassociation lets LLVM vectorise the two reductions; the order it picks is fixed
+    by the compiled code, so the result still depends only on the run's own data."""
+    a = 0.0
+    b = 0.0
+    for j in range(e.shape[0]):
+        a += e[j] * g[j]
+        b += g[j] * g[j]
+    return 0.5 * a, b
+
+
+@njit(cache=True, error_model="numpy")
+def norm_scaled(g):
+    """||g||_2 without overflow or underflow of the squares (scaled by max |g_i|)."""
+    m = 0.0
+    for j in range(g.shape[0]):
+        a = abs(g[j])
+        if not (a <= m):
+            m = a
+    if m == 0.0 or not (m < math.inf):
+        return m
+    s = 0.0
+    for j in range(g.shape[0]):
+        q = g[j] / m
+        s += q * q
+    return m * math.sqrt(s)
+
+
+@njit(cache=True, error_model="numpy")
+def evaluate_rows(Et, G, r0, t, p, active, f0, thresh, div_step, x_at_div, blk,
+                  rec_loss, rec_gn, rec_bgn, rec_x, want_bgn, want_x):
+    """Loss and gradient norm of every active run of the tile at step t (G = H e, the true gradient);
+    divergence check; records at record position ``p`` (-1: none).
+
+    A run diverges when its loss is not finite or exceeds ``thresh`` times its initial loss (compared as
+    a ratio, so a huge f(x0) cannot overflow the threshold), or its gradient is not finite.  The gradient
+    norm is computed scaled when its square overflows (eigenvalues up to ~1e300 stay measurable)."""
+    T = Et.shape[0]
+    nb = blk.shape[0] - 1
+    for i in range(T):
+        r = r0 + i
+        if not active[r]:
+            continue
+        e = Et[i]
+        g = G[i]
+        loss, gn2 = half_dot_and_sq(e, g)
+        gn = math.sqrt(gn2)
+        if not (gn < math.inf):
+            gn = norm_scaled(g)
+        if t == 0:
+            f0[r] = loss
+        ref = f0[r] if f0[r] > 0.0 else 1.0
+        if not (loss < math.inf) or not (loss / ref <= thresh) or not (gn < math.inf):
+            active[r] = False
+            div_step[r] = t
+            x_at_div[r, :] = e
+            e[:] = 0.0
+            continue
+        if p >= 0:
+            rec_loss[r, p] = loss
+            rec_gn[r, p] = gn
+            if want_bgn:
+                for b in range(nb):
+                    rec_bgn[r, p, b] = norm_scaled(g[blk[b]:blk[b + 1]])
+            if want_x:
+                rec_x[r, p, :] = e
+
+
+@njit(cache=True, error_model="numpy")
+def add_noise(nkind, dist, df, nscale, Amat, aflat, aoff, blk, nrng, r0, active, G, Gn, m, Zt, Xi):
+    """Gn[i, m] = G[i] + xi for every active run of the tile, xi = A z with z drawn from the run's own
+    stream ``nrng[r]`` (d standard normal or Student-t values per draw, in coordinate order).
+
+    ``G`` may be the same memory as ``Gn[:, 0]`` (one draw per step): the noise is then added in place."""
+    T, d = G.shape
+    if nkind == NOISE_NONE:
+        for i in range(T):
+            if active[r0 + i]:
+                for j in range(d):
+                    Gn[i, m, j] = G[i, j]
+        return
+    for i in range(T):
+        r = r0 + i
+        if active[r]:
+            if dist == DIST_T:
+                rng.fill_t(nrng[r], df, Zt[i])
+            else:
+                rng.fill_normal(nrng[r], Zt[i])
+    if nkind == NOISE_SCALE:
+        for i in range(T):
+            if active[r0 + i]:
+                for j in range(d):
+                    Gn[i, m, j] = G[i, j] + nscale[j] * Zt[i, j]
+        return
+    if nkind == NOISE_MATRIX:
+        Xi[:, :] = np.dot(Zt, Amat)
+    else:
+        for b in range(blk.shape[0] - 1):
+            s, e = blk[b], blk[b + 1]
+            n = e - s
+            Ab = aflat[aoff[b]:aoff[b] + n * n].reshape((n, n))
+            tmp = np.ascontiguousarray(Zt[:, s:e])
+            Xi[:, s:e] = np.dot(tmp, Ab)
+    for i in range(T):
+        if active[r0 + i]:
+            for j in range(d):
+                Gn[i, m, j] = G[i, j] + Xi[i, j]
+
+
+@njit(cache=True, error_model="numpy")
+def hutchinson_rows(kind, hdiag, Hmat, bflat, boff, blk, urng, r0, active, U, HU, out):
+    """out[i] = u * (H u) with u Rademacher from run r's own stream ``urng[r]`` (active runs)."""
+    T, d = U.shape
+    for i in range(T):
+        r = r0 + i
+        if active[r]:
+            rng.fill_rademacher(urng[r], U[i])
+        else:
+            U[i, :] = 0.0
+    product(kind, U, hdiag, Hmat, bflat, boff, blk, HU)
+    for i in range(T):
+        for j in range(d):
+            out[i, j] = U[i, j] * HU[i, j]
+
+
+@njit(cache=True, error_model="numpy")
+def sharpness_rows(kind, hdiag, Hmat, bflat, boff, blk, r0, active, U, HU, rec_sharp, p):
+    """Directional sharpness u^T H u / ||u||^2 of each active run's update u (Pan & Li 2023;
+    theory_notes.md §1) into ``rec_sharp[r, p]``."""
+    T, d = U.shape
+    product(kind, U, hdiag, Hmat, bflat, boff, blk, HU)
+    for i in range(T):
+        r = r0 + i
+        if not active[r]:
+            continue
+        num = 0.0
+        den = 0.0
+        for j in range(d):
+            num += U[i, j] * HU[i, j]
+            den += U[i, j] * U[i, j]
+        rec_sharp[r, p] = num / den if den > 0.0 else math.nan

@@ -1,0 +1,78 @@
+r"""Normalized and block-normalized gradient descent (Kunstner et al. 2023, seed_math.md §6): direction
+:math:`d_t = g_t / \|g_t\|_2` (0 when g = 0) -- per parameter block b, :math:`d_{t,b} = g_{t,b}/\|g_{t,b}\|_2`,
+for the block-normalized form -- then heavy-ball momentum without dampening,
+:math:`b_t = \mu b_{t-1} + d_t` (b_1 = d_1), :math:`x_{t+1} = x_t - \eta_t b_t`.  Block normalization
+moves every block the same distance per step whatever its gradient scale: a block-wise cure for gradient
+heterogeneity (Tomihari & Sato 2025).  (Normalizing *after* the momentum, as NSGD-M / Muon do, is a
+different method.)"""
+import math
+
+import numpy as np
+from numba import njit
+
+from ..rule import Hyper, RuleDef
+
+__all__ = ["normalized_gd", "block_normalized"]
+
+
+@njit(cache=True, error_model="numpy")
+def _normalized(x, g, buf, t, lr, momentum, s, e):
+    nrm = 0.0
+    for i in range(s, e):
+        nrm += g[i] * g[i]
+    nrm = math.sqrt(nrm)
+    inv = 1.0 / nrm if nrm > 0.0 else 0.0
+    for i in range(s, e):
+        dv = g[i] * inv
+        if momentum != 0.0:
+            if t > 1:
+                dv = momentum * buf[i] + dv
+            buf[i] = dv
+        x[i] -= lr * dv
+
+
+def step_whole(x, g, buf, t, lr, momentum):
+    _normalized(x, g, buf, t, lr, momentum, 0, x.shape[0])
+
+
+def step_blocks(x, g, buf, t, lr, momentum, blocks):
+    for b in range(blocks.shape[0] - 1):
+        _normalized(x, g, buf, t, lr, momentum, blocks[b], blocks[b + 1])
+
+
+def _reference(x, g, buf, t, lr, momentum, bounds):
+    D = np.zeros_like(g)
+    for s, e in zip(bounds[:-1], bounds[1:]):
+        n = np.linalg.norm(g[:, s:e], axis=1, keepdims=True)
+        D[:, s:e] = np.divide(g[:, s:e], n, out=np.zeros_like(g[:, s:e]), where=n > 0)
+    if momentum != 0.0:
+        buf[...] = D if t == 1 else momentum * buf + D
+        D = buf
+    x -= lr * D
+
+
+def reference_whole(x, g, buf, t, lr, momentum):
+    _reference(x, g, buf, t, lr, momentum, [0, x.shape[1]])
+
+
+def reference_blocks(x, g, buf, t, lr, momentum, blocks):
+    _reference(x, g, buf, t, lr, momentum, list(blocks))
+
+
+_HYPER = {"momentum": Hyper(interval="[0, 1)")}
+_NO_MOMENTUM = lambda v: v["momentum"] == 0.0  # noqa: E731
+NORMALIZED = RuleDef("normalized_gd", step=step_whole, reference=reference_whole, state={"buf": "d"},
+                     hyper=_HYPER, stateless=_NO_MOMENTUM)
+BLOCK_NORMALIZED = RuleDef("block_normalized", step=step_blocks, reference=reference_blocks,
+                           state={"buf": "d"}, hyper=_HYPER, stateless=_NO_MOMENTUM)
+
+
+def normalized_gd(lr, momentum=0.0, weight_decay=0.0):
+    return NORMALIZED(lr, momentum=momentum, weight_decay=weight_decay)
+
+
+def block_normalized(lr, momentum=0.0, weight_decay=0.0):
+    return BLOCK_NORMALIZED(lr, momentum=momentum, weight_decay=weight_decay)
+
+
+normalized_gd.__doc__ = block_normalized.__doc__ = __doc__
