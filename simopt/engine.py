@@ -247,6 +247,13 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
         raise TypeError(f"optimizer: expected an optimizer from simopt.optim (a built-in such as "
                         f"simopt.optim.adam(1e-3), or a rule declared with simopt.optim.rule), got "
                         f"{type(optimizer).__name__}")
+    rule_def = getattr(optimizer, "rule", None)
+    from .optim.rule import RuleDef
+    if not isinstance(rule_def, RuleDef) or not hasattr(optimizer, "_values"):
+        raise TypeError(f"optimizer: {type(optimizer).__name__} has neither a compiled step nor a NumPy step "
+                        f"the engine can call (methods of an Optimizer subclass are not used); declare the "
+                        f"rule with simopt.optim.rule (compiled) or simopt.optim.numpy_rule (NumPy) and call "
+                        f"it with its hyperparameters")
     steps = check_int(steps, "steps", minimum=1)
     runs = check_int(runs, "runs", minimum=1)
     seed = check_int(seed, "seed", minimum=0)

@@ -43,10 +43,10 @@ def test_adam_hyperparameters_are_checked(kwargs, arg):
     (lambda: optim.svag(0.1, beta=0.0), "beta"), (lambda: optim.rmsprop(0.1, alpha=1.0), "alpha"),
     (lambda: optim.clipped(optim.sgd(0.1), -0.1), "fraction"),
     (lambda: optim.clipped(optim.sgd(0.1), 1.0), "fraction"),
-    (lambda: optim.clipped(optim.sign(0.1), 0.1), "base"),
+    (lambda: optim.clipped("adam", 0.1), "base_optimizer"),
     (lambda: optim.gd_oracle("1/mu"), "rule"), (lambda: noise.student_t(1.0, df=0.0), "df"),
     (lambda: noise.gaussian([1.0, -1.0]), "scale"), (lambda: schedules.step(0.1, 0), "step_size"),
-    (lambda: schedules.array([0.1, 0.0]), "rates"), (lambda: optim.make("adamw", lr=0.1), "name"),
+    (lambda: schedules.array([0.1, 0.0]), "rates"), (lambda: optim.make("adamx", lr=0.1), "name"),
     (lambda: optim.make("adam", lr=0.1, momentum=0.9), "momentum"),
 ])
 def test_other_arguments_are_checked(call, arg):

@@ -164,8 +164,14 @@ def _check_shape(name, shape):
     out = []
     for p in parts:
         p = str(p)
-        if not _SHAPE_RE.match(p) or not p.strip():
-            raise ValueError(f"state[{name!r}]: a size is an expression in d, nb, M and integers, got {p!r}")
+        ok = bool(_SHAPE_RE.match(p)) and p.strip() and "**" not in p
+        if ok:
+            try:
+                ok = all(size_of(p, d, nb, M) >= 0 for d, nb, M in ((3, 2, 1), (1, 1, 4)))
+            except Exception:  # noqa: BLE001 - any failure to evaluate is a bad declaration
+                ok = False
+        if not ok:
+            raise ValueError(f"state[{name!r}]: a size is a sum/product of d, nb, M and integers, got {p!r}")
         out.append(p)
     return tuple(out)
 
