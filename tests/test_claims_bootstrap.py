@@ -131,3 +131,14 @@ def test_overall_status_from_the_primary_and_the_variants():
     assert o("INCONCLUSIVE", {"a": "PASS"}) == ("INCONCLUSIVE", [])
     with pytest.raises(ValueError, match="primary"):
         o("OK", {})
+
+
+def test_units_on_the_same_problem_draw_are_resampled_together():
+    """Runs on one problem draw share that draw: with a large between-draw effect the two-stage
+    bootstrap (draws, then runs within them) is much wider than treating all runs as independent."""
+    rng = np.random.default_rng(1)
+    x = np.arange(4.0)[:, None] + 0.01 * rng.standard_normal((4, 8))     # (draws, runs)
+    clustered = bootstrap_interval({"a": x}, claims.mean("a"))
+    flat = bootstrap_interval({"a": x.reshape(1, -1)}, claims.mean("a"))
+    assert clustered.high - clustered.low > 2 * (flat.high - flat.low)
+    assert clustered.n_units == flat.n_units == 32

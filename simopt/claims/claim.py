@@ -96,7 +96,8 @@ class Claim:
     measure : ``"T"`` | ``"final"`` | callable ``Result -> (runs,) array``
         The per-unit quantity: T(eps) of the protocol's target read as ``reading``
         (``"persistent"`` or ``"first_hit"``), censored at the budget; the final metric
-        (relative unless the protocol says otherwise; diverged = inf); or a function's values.
+        (relative unless the protocol says otherwise; diverged = inf); or a function's values
+        (one per run; NaN, e.g. for a diverged run, counts as +inf).
     kind : ``"paper"`` | ``"identity"``
         A claim of a paper, or a check of mathematics or code (only the first count as reproduced).
     variants : sequence of :class:`Variant`;  control : :class:`Control` or None
