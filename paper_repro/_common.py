@@ -1,18 +1,22 @@
-"""What every reproduction shares: its command line, the report of claims it writes as JSON beside
-its figure, and the exit code that says whether every claim held."""
+"""What every reproduction shares: its command line, and its report -- a :class:`simopt.claims.Report`
+written as JSON beside its figure, whose exit code says whether every paper claim came out as
+declared.
+
+Claims are added either as checked :class:`simopt.claims.Claim` s (``rep.add(claim.check(mode))``:
+verdict, bootstrap interval, protocol variants, control, overall status) or, for a claim decided by
+a point measurement, with :meth:`Report.claim` (verdict PASS/FAIL, no interval; a documented known
+failure is declared FAILS and is as declared while it fails).
+"""
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import os
-import platform
-import time
-from dataclasses import asdict, dataclass, field
-
-import numpy as np
 
 import simopt
+from simopt.claims import Report as ClaimsReport
+from simopt.claims.report import jsonable
+
+__all__ = ["parse_args", "Report", "jsonable"]
 
 
 def parse_args(name: str, description: str, argv=None) -> argparse.Namespace:
@@ -24,107 +28,49 @@ def parse_args(name: str, description: str, argv=None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def _jsonable(v):
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return _jsonable(v.tolist())
-    if isinstance(v, (np.floating, float)):
-        v = float(v)
-        return v if math.isfinite(v) else str(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    return v
+class Report(ClaimsReport):
+    """A reproduction's report: ``finish`` saves the figure and the JSON and gives the exit code."""
 
-
-@dataclass
-class Claim:
-    """One of the paper's claims, stated as a number compared with a threshold fixed in advance."""
-    id: str
-    statement: str          # the paper's claim, in words (with its source)
-    criterion: str          # how it is decided, e.g. "final-loss ratio SGD/SSD >= 10"
-    measured: object        # the measured number(s)
-    passed: bool
-    expected: str = "pass"  # "fail" for a documented known failure (a finding), like pytest's xfail
-    reason: str = ""        # why a known failure fails
-
-    @property
-    def as_expected(self) -> bool:
-        return self.passed == (self.expected == "pass")
-
-    @property
-    def status(self) -> str:
-        if self.expected == "pass":
-            return "PASS" if self.passed else "FAIL"
-        return "XPASS" if self.passed else "XFAIL"
-
-
-@dataclass
-class Report:
-    """Settings, numbers and claims of one reproduction; ``finish`` writes them and gives the exit code."""
-    name: str
-    title: str
-    source: str             # paper and figure reproduced
-    quick: bool
-    out: str = "figures"
-    settings: dict = field(default_factory=dict)
-    numbers: dict = field(default_factory=dict)
-    claims: list = field(default_factory=list)
-    notes: list = field(default_factory=list)   # e.g. which settings are not known from the paper
-    _t0: float = field(default_factory=time.perf_counter, repr=False)
+    def __init__(self, name, title, source, quick, out="figures"):
+        super().__init__(name, title, source, mode="quick" if quick else "full")
+        self.quick = bool(quick)
+        self.out = out
 
     @classmethod
     def from_args(cls, name, title, source, args):
         return cls(name=name, title=title, source=source, quick=bool(args.quick), out=args.out)
 
-    def claim(self, id, statement, criterion, measured, passed, known_failure=None) -> bool:
-        """Record a claim.  ``known_failure="why"`` marks a claim that is known not to reproduce under
-        these settings (a finding, stated in the report): it is reported as XFAIL and does not fail the
-        run -- but if it ever passes (XPASS) the run fails, so the note gets revisited."""
-        c = Claim(id, statement, criterion, _jsonable(measured), bool(passed),
-                  expected="fail" if known_failure else "pass", reason=known_failure or "")
-        self.claims.append(c)
+    def claim(self, id, statement, criterion, measured, passed, known_failure=None,
+              kind="paper") -> bool:
+        """Record a claim decided by a point measurement (:meth:`simopt.claims.Report.record`).
+        ``known_failure="why"`` marks a claim known not to reproduce under these settings (a
+        finding, stated in the report): declared FAILS, so it does not fail the run -- but if it
+        ever passes the run fails, so the note gets revisited.  Returns ``passed``."""
+        self.record(id, statement, criterion, measured, passed, kind=kind,
+                    known_failure=known_failure)
         return bool(passed)
 
     @property
     def passed(self) -> bool:
-        """Every claim held."""
+        """Every claim's verdict is PASS."""
         return all(c.passed for c in self.claims)
 
     @property
     def as_expected(self) -> bool:
-        """Every claim held, except documented known failures, which failed."""
-        return all(c.as_expected for c in self.claims)
+        """Every paper claim is as declared."""
+        return self.paper_as_declared
 
     def path(self, ext: str) -> str:
         return os.path.join(self.out, f"{self.name}.{ext}")
 
     def finish(self, fig=None) -> int:
-        """Save the figure (png + pdf) and the JSON report; print the claims; 0 iff every claim held
-        (documented known failures excepted)."""
+        """Save the figure (png + pdf) and the JSON report; print the claims; 0 iff every paper
+        claim is as declared."""
         os.makedirs(self.out, exist_ok=True)
         if fig is not None:
             simopt.plotting.savefig(fig, self.path("png"))
-        doc = {
-            "name": self.name, "title": self.title, "source": self.source,
-            "mode": "quick" if self.quick else "full", "passed": self.passed,
-            "as_expected": self.as_expected,
-            "claims": [dict(asdict(c), status=c.status) for c in self.claims], "settings": _jsonable(self.settings),
-            "numbers": _jsonable(self.numbers), "notes": self.notes,
-            "provenance": {"simopt": simopt.__version__, "numpy": np.__version__,
-                           "python": platform.python_version(),
-                           "wall_seconds": round(time.perf_counter() - self._t0, 2)},
-        }
-        with open(self.path("json"), "w") as f:
-            json.dump(doc, f, indent=1)
-        print(f"{self.name} ({doc['mode']}): {self.title}")
-        for c in self.claims:
-            print(f"  [{c.status}] {c.id}: {c.criterion}; measured {c.measured}")
-            if c.reason:
-                print(f"          known failure: {c.reason}")
+        self.write(self.path("json"))
+        for line in self.lines():
+            print(line)
         print(f"  wrote {self.path('png') if fig is not None else ''} {self.path('json')}")
-        return 0 if self.as_expected else 1
+        return self.exit_code

@@ -14,11 +14,14 @@ from . import noise, optim, rotations, schedules, spectra
 from .engine import run
 from .problems import Quadratic, block_diagonal, heterogeneous_blocks, quadratic
 from .result import Result
-from .tuning import Tuned, tune_lr
+from .tuning import Tuned, tune_lr, with_hyper
+from . import claims
+from .claims import TuningProtocol
 
 __all__ = [
-    "spectra", "rotations", "noise", "optim", "schedules", "theory", "sweep", "plotting",
+    "spectra", "rotations", "noise", "optim", "schedules", "theory", "sweep", "plotting", "claims",
     "quadratic", "block_diagonal", "heterogeneous_blocks", "Quadratic", "run", "Result", "tune_lr", "Tuned",
+    "with_hyper", "TuningProtocol",
 ]
 
 _LAZY = ("theory", "sweep", "plotting")

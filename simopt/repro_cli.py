@@ -1,8 +1,19 @@
-"""``simopt repro list | NAME | all [--quick] [--out DIR]``: run the paper reproductions."""
+"""``simopt repro list | NAME | all | gallery [--quick] [--out DIR]``: run the paper reproductions.
+
+The exit code of ``simopt repro NAME`` or ``all`` is 0 exactly when every *paper* claim of the
+reports written by the run came out as its report declares, and no reproduction crashed
+(:func:`simopt.claims.report.exit_code`); checks of mathematics or code (kind ``identity``) are
+reported beside them and do not count, neither in the exit code nor in "N/N reproduced".
+"""
 from __future__ import annotations
 
 import importlib
+import json
+import os
 import time
+
+from .claims.outcome import fmt_interval
+from .claims.report import exit_code, normalize_claim, tally
 
 
 def _names():
@@ -10,11 +21,40 @@ def _names():
     return REPRODUCTIONS
 
 
+def _cell(s) -> str:
+    return str(s).replace("|", "\\|").replace("\n", " ")
+
+
+def _variants_cell(c) -> str:
+    if not c["variants"]:
+        return "-"
+    return "; ".join(f"{n}: {v.get('verdict', '?')}" for n, v in c["variants"].items())
+
+
+def claims_table(doc) -> list:
+    """Markdown rows of a report's claims: claim, kind, criterion, verdict, interval, variants,
+    control, status (and the declared one when it differs)."""
+    rows = ["| claim | kind | criterion | verdict | interval | variants | status |",
+            "|---|---|---|---|---|---|---|"]
+    for raw in doc.get("claims", []):
+        c = normalize_claim(raw)
+        status = f"**{c['overall']}**"
+        if not c["as_declared"]:
+            status += f" (declared {c['expected_status']})"
+        elif c["overall"] != "HOLDS" and c["overall"] != "ROBUST":
+            status += " (as declared)"
+        var = _variants_cell(c)
+        if c["control"]:
+            var += f"; control {c['control'].get('name')}: {c['control'].get('verdict')}"
+        rows.append(f"| {_cell(c['id'])} | {c['kind']} | {_cell(c['criterion'])} | {c['verdict']} | "
+                    f"{fmt_interval(c['interval'])} | {_cell(var)} | {status} |")
+    return rows
+
+
 def gallery_markdown(figdir="figures") -> str:
     """The README's gallery section, made from the reports the reproductions wrote into ``figdir``."""
-    import json
-    import os
     lines = []
+    docs = []
     for n in _names():
         path = os.path.join(figdir, f"{n}.json")
         if not os.path.exists(path):
@@ -22,21 +62,55 @@ def gallery_markdown(figdir="figures") -> str:
             continue
         with open(path) as f:
             doc = json.load(f)
+        docs.append(doc)
         mod = importlib.import_module(f"paper_repro.{n}")
         first = (mod.__doc__ or "").strip().splitlines()[0]
         lines.append(f"### {n} — {doc['title']}\n")
         lines.append(f"*{doc['source']}.* {first}\n")
         lines.append(f"![{n}]({figdir}/{n}.png)\n")
-        lines.append("| claim | criterion | status |\n|---|---|---|")
-        for c in doc["claims"]:
-            status = c.get("status", "PASS" if c["passed"] else "FAIL")
-            crit = c["criterion"].replace("|", "\\|")
-            lines.append(f"| {c['id']} | {crit} | **{status}** |")
-        reasons = [c for c in doc["claims"] if c.get("reason")]
-        for c in reasons:
-            lines.append(f"\n*{c['id']} ({c['status']}):* {c['reason']}")
+        lines.extend(claims_table(doc))
+        for raw in doc["claims"]:
+            c = normalize_claim(raw)
+            if c["reason"]:
+                lines.append(f"\n*{c['id']} ({c['overall']}):* {c['reason']}")
         lines.append("")
+    t = tally(docs)
+    lines.append(f"{t['paper_reproduced']}/{t['paper']} paper claims reproduced; "
+                 f"{t['identity']} identity check(s) of mathematics or code reported separately.")
     return "\n".join(lines)
+
+
+def _stamp(path):
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def _read_report(path, before):
+    """The report at ``path`` if it was written since ``before`` (its stamp then), else ``None``."""
+    now = _stamp(path)
+    if now is None or now == before:
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def summary_lines(docs, crashed=()) -> list:
+    """The closing lines of a run: paper claims reproduced and as declared, identity checks, and
+    what is not as declared."""
+    t = tally(docs)
+    out = [f"{t['paper_reproduced']}/{t['paper']} paper claims reproduced (ROBUST or HOLDS); "
+           f"{t['paper_as_declared']}/{t['paper']} as their reports declare; "
+           f"identity checks: {t['identity_as_declared']}/{t['identity']} as declared"]
+    for rep, cid, obs, exp in t["paper_not_as_declared"]:
+        out.append(f"  NOT AS DECLARED (paper): {rep}: {cid}: {obs}, declared {exp}")
+    for rep, cid, obs, exp in t["identity_not_as_declared"]:
+        out.append(f"  not as declared (identity, not counted): {rep}: {cid}: {obs}, declared {exp}")
+    for n in crashed:
+        out.append(f"  CRASHED or wrote no report: {n}")
+    return out
 
 
 def _run(args) -> int:
@@ -58,26 +132,32 @@ def _run(args) -> int:
     extra = (["--quick"] if args.quick else []) + ["--out", args.out]
     if args.seed is not None:
         extra += ["--seed", str(args.seed)]
-    failed = []
+    docs, crashed = [], []
     for n in todo:
         t = time.perf_counter()
+        path = os.path.join(args.out, f"{n}.json")
+        before = _stamp(path)
+        ok = True
         try:
-            code = importlib.import_module(f"paper_repro.{n}").main(extra)
+            importlib.import_module(f"paper_repro.{n}").main(extra)
         except Exception as e:  # a crash is a failed reproduction, the others still run
             print(f"{n}: crashed: {type(e).__name__}: {e}")
-            code = 1
+            ok = False
+        doc = _read_report(path, before)
+        if doc is None or not ok:
+            crashed.append(n)
+        if doc is not None:
+            docs.append(doc)
         print(f"  ({time.perf_counter() - t:.1f} s)")
-        if code:
-            failed.append(n)
-    if len(todo) > 1:
-        print(f"{len(todo) - len(failed)}/{len(todo)} reproductions passed"
-              + (f"; failed: {', '.join(failed)}" if failed else ""))
-    return 1 if failed else 0
+    for line in summary_lines(docs, crashed):
+        print(line)
+    return exit_code(docs, crashed)
 
 
 def register(sub):
     p = sub.add_parser("repro", help="reproduce the papers' figures and check their claims",
-                       description="Run one reproduction, all of them, or list them.")
+                       description="Run one reproduction, all of them, or list them.  Exit code 0 "
+                                   "exactly when every paper claim comes out as its report declares.")
     p.add_argument("target", help="'list', 'all', a reproduction name, or 'gallery' (print the README "
                                   "gallery from the reports in --out)")
     p.add_argument("--quick", action="store_true", help="CI size (each well under a minute)")

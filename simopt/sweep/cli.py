@@ -108,7 +108,10 @@ def register(subparsers) -> None:
 
     p = sub.add_parser("tune", help="best lr per (problem, optimizer) with edge flags")
     p.add_argument("dir")
-    p.add_argument("--criterion", choices=("median", "ert"), default=None)
+    p.add_argument("--criterion", choices=("median", "persistent", "ert"), default=None,
+                   help="median: of the final loss, or of the first-hit T(eps) with eps; "
+                        "persistent: of the T(eps) after which runs stay below eps; ert: expected "
+                        "running time (default: the spec's)")
     p.add_argument("--eps", type=float, default=None, help="override the spec's eps")
     p.set_defaults(func=_tune)
 

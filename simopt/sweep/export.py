@@ -5,8 +5,10 @@
   seed, run, step, loss = f(x_t) - f*, rel_loss = f(x_t)/f(x_0), grad_norm, diverged (of the run).
 * ``summary``: one row per cell of the spec, done or not (``status``) — all parameters (lists as
   JSON), runs, steps, diverged runs, median/quartiles of the final relative loss, and with ``eps``:
-  successes, median T(eps) and ERT (theory_notes §5: total steps spent / successes, ``inf`` with no
-  success), the cell's own wall time, and the error of a failed cell.
+  successes, median first-hit T(eps) and beside it the median persistent T(eps) (the first step
+  after which the run stays below eps through the end of its budget; ``Result.iterations_to``), and
+  ERT (theory_notes §5: total steps spent / successes, ``inf`` with no success), the cell's own wall
+  time, and the error of a failed cell.
 * ``tuning``: one row per (problem, optimizer configuration): the best lr, its score, the edge flag
   and the status (see :mod:`simopt.sweep.tune`).
 """
@@ -107,7 +109,7 @@ def summary_rows(source, *, eps=None, eps_metric=None) -> list[dict]:
         keys = ["n_diverged", "final_rel_loss_median", "final_rel_loss_q25", "final_rel_loss_q75",
                 "wall_time", "error"]
         if eps is not None:
-            keys[1:1] = ["eps", "n_success", "T_eps_median", "ERT"]
+            keys[1:1] = ["eps", "n_success", "T_eps_median", "T_eps_persistent_median", "ERT"]
         row.update(dict.fromkeys(keys, None))
         if states[c.hash] == DONE:
             r = store.load(c.hash)
@@ -118,9 +120,13 @@ def summary_rows(source, *, eps=None, eps_metric=None) -> list[dict]:
                         "final_rel_loss_q25": _q(fin, 0.25), "final_rel_loss_q75": _q(fin, 0.75),
                         "wall_time": r.info.get("wall_time")})
             if eps is not None:
-                T = r.iterations_to(eps, metric)
+                res = r.to_result()
+                T = res.iterations_to(eps, metric)
+                Tp = res.iterations_to(eps, metric, persistent=True)
                 row.update({"eps": eps, "n_success": int(np.isfinite(T).sum()),
-                            "T_eps_median": float(np.median(T)), "ERT": r.ert(eps, metric)})
+                            "T_eps_median": float(np.median(T)),
+                            "T_eps_persistent_median": float(np.median(Tp)),
+                            "ERT": res.ert(eps, metric)})
         elif states[c.hash] == FAILED:
             f = store.load_failure(c.hash)
             row.update({"error": f.get("error"), "wall_time": f.get("wall_time")})

@@ -76,7 +76,7 @@ NOISE_TYPES = ("gaussian", "hessian_aligned", "student_t")
 RECORDABLE = ("x", "sharpness", "block_grad_norms")
 SCHEDULE_TYPES = ("constant", "step", "inverse_sqrt", "cosine")
 EPS_METRICS = ("loss", "grad_norm")
-CRITERIA = ("median", "ert")
+CRITERIA = ("median", "persistent", "ert")
 
 _TOP_KEYS = {
     "name": "a label for the sweep (string)",
@@ -821,8 +821,8 @@ def parse(raw: dict, *, source: str | None = None) -> Spec:
     eps = None if eps is None else _need_positive(eps, "eps")
     eps_metric = _need_str_choice(raw.get("eps_metric", "loss"), "eps_metric", EPS_METRICS)
     criterion = _need_str_choice(raw.get("criterion", "median"), "criterion", CRITERIA)
-    if criterion == "ert" and eps is None:
-        raise SpecError("criterion: 'ert' needs 'eps' (ERT counts steps to reach eps)")
+    if criterion in ("ert", "persistent") and eps is None:
+        raise SpecError(f"criterion: {criterion!r} needs 'eps' (it counts steps to reach eps)")
     thr = _need_positive(raw.get("divergence_threshold", 1e12), "divergence_threshold")
     name = raw.get("name")
     if name is not None and not isinstance(name, str):

@@ -12,8 +12,16 @@ values, one per run) and scored:
 
   a diverged run scores ``+inf`` (and so does a censored run for T(eps)), so divergence is never
   averaged away: the median is finite only if more than half the runs are;
+* ``criterion="persistent"`` (needs ``eps``): the median over runs of the *persistent* T(eps), the
+  first recorded step after which the metric stays <= eps times its initial value through the end
+  of the budget ("when has it converged", where the first-hit T of ``"median"`` asks "how soon can
+  it get there" and rewards a run that touches eps and comes back; see
+  :meth:`simopt.Result.iterations_to`);
 * ``criterion="ert"`` (needs ``eps``): the expected running time, total steps spent by all runs
   divided by the number that reached eps (theory_notes §5; ``+inf`` with no success).
+
+The scores are :func:`simopt.tuning.criterion_score` of the pooled runs, the same numbers
+``simopt.tune_lr`` and ``simopt.claims`` compute.
 
 The best lr has the smallest score; **ties go to the smaller lr** (the more conservative step).  If
 no lr has a finite score there is **no pick**: ``status`` says why (``"all_diverged"`` when every
@@ -28,25 +36,27 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..tuning import pick_best  # the same rule as the in-memory simopt.tune_lr
-from .spec import Spec
+from ..tuning import criterion_score, pick_best  # the same rules as simopt.tune_lr
+from .spec import CRITERIA, Spec
 from .store import DONE, Store
 
-__all__ = ["tune", "TuneResult", "score_cell_values", "pick_best"]
+__all__ = ["tune", "TuneResult", "score_cell_values", "pick_best", "CRITERIA"]
 
 
-def score_cell_values(result, eps=None, metric="loss") -> np.ndarray:
-    """Per-run values a cell contributes to the median criterion: the final relative loss
-    f(x_T)/f(x_0) (``eps is None``) or T(eps); ``+inf`` for diverged (and censored) runs."""
-    if eps is None:
-        r = result.rel_loss()[:, -1].astype(np.float64)
-        r = np.where(np.isnan(r), np.inf, r)
-        return np.where(result.arrays["diverged"], np.inf, r)
-    return result.iterations_to(eps, metric)
+def _shared_criterion(criterion, eps) -> str:
+    """The :data:`simopt.tuning.CRITERIA` name a sweep criterion stands for."""
+    if criterion == "median":
+        return "final" if eps is None else "first_hit"
+    return criterion
 
 
-def _ert(spent: float, successes: int) -> float:
-    return spent / successes if successes else math.inf
+def score_cell_values(result, eps=None, metric="loss", persistent=False) -> np.ndarray:
+    """Per-run values a cell contributes to the median criteria: the final relative loss
+    f(x_T)/f(x_0) (``eps is None``) or the first-hit (``persistent=True``: persistent) T(eps);
+    ``+inf`` for diverged (and censored) runs."""
+    from ..tuning import unit_values
+    crit = "final" if eps is None else ("persistent" if persistent else "first_hit")
+    return unit_values(result.to_result(), crit, eps, metric)
 
 
 @dataclass
@@ -99,8 +109,9 @@ def _criterion_text(criterion, eps, metric, n_seeds, runs):
         return f"ERT to eps={eps:g} ({metric}, relative) over {pooled}; smaller is better"
     if eps is None:
         return f"median over {pooled} of final f(x_T)/f(x_0); diverged=+inf; ties->smaller lr"
-    return (f"median over {pooled} of T(eps={eps:g}) ({metric}, relative); diverged or censored="
-            f"+inf; ties->smaller lr")
+    which = "persistent T" if criterion == "persistent" else "first-hit T"
+    return (f"median over {pooled} of {which}(eps={eps:g}) ({metric}, relative); diverged or "
+            f"censored=+inf; ties->smaller lr")
 
 
 def tune(source, *, criterion: str | None = None, eps: float | None = None,
@@ -112,10 +123,11 @@ def tune(source, *, criterion: str | None = None, eps: float | None = None,
     criterion = criterion or spec.criterion
     eps = spec.eps if eps is None else eps
     metric = eps_metric or spec.eps_metric
-    if criterion not in ("median", "ert"):
-        raise ValueError(f"criterion: expected 'median' or 'ert', got {criterion!r}")
-    if criterion == "ert" and eps is None:
-        raise ValueError("criterion: 'ert' needs eps")
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion: expected one of {list(CRITERIA)}, got {criterion!r}")
+    if criterion in ("ert", "persistent") and eps is None:
+        raise ValueError(f"criterion: {criterion!r} needs eps")
+    shared = _shared_criterion(criterion, eps)
     states = store.states(spec.hashes)
     groups: dict[str, list] = {}
     for c in spec.cells:
@@ -145,20 +157,7 @@ def tune(source, *, criterion: str | None = None, eps: float | None = None,
             results = [store.load(c.hash) for c in cs]
             div = int(sum(int(r.arrays["diverged"].sum()) for r in results))
             runs = int(sum(r.arrays["diverged"].size for r in results))
-            if criterion == "median":
-                vals = np.concatenate([score_cell_values(r, eps, metric) for r in results])
-                score = float(np.median(vals))
-            else:
-                spent = 0.0
-                succ = 0
-                for r in results:
-                    res = r.to_result()
-                    T = res.iterations_to(eps, metric=metric, relative=True)
-                    ok = np.isfinite(T)
-                    spent += float(np.where(ok, T, np.where(res.diverged, res.diverged_step,
-                                                            res.n_steps)).sum())
-                    succ += int(ok.sum())
-                score = _ert(spent, succ)
+            score = criterion_score([r.to_result() for r in results], shared, eps, metric)
             scores.append(score)
             n_runs.append(runs)
             n_div.append(div)
