@@ -114,34 +114,19 @@ def run_score(res: Result, eps=None, metric="loss", persistent=False) -> float:
 
 def with_hyper(optimizer, **hyper):
     """The same rule with some hyperparameters replaced, e.g. ``with_hyper(optim.sgd(0.1),
-    momentum=0.9)``: rebuilt by name through :func:`simopt.optim.make` from ``describe()``, keeping
-    the learning rate (or schedule).  For ``clipped`` rules, ``fraction`` is the clipping fraction
-    and every other name goes to the base rule.  Unknown names raise ``ValueError``."""
-    from . import optim
-    from .optim.base import Optimizer
+    momentum=0.9)``, keeping the learning rate (or schedule): :meth:`simopt.optim.Optimizer.with_hyper`.
+    A wrapper's own hyperparameters (``fraction`` of ``clipped``) go to the wrapper, every other name to
+    the rule inside.  Unknown names raise ``ValueError``."""
+    from .optim.rule import Optimizer
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer: expected a rule from simopt.optim, got {type(optimizer).__name__}")
-    desc = optimizer.describe()
-    if desc["name"] == "clipped":
-        hyper = dict(hyper)
-        fraction = hyper.pop("fraction", desc["fraction"])
-        base = with_hyper(optimizer.base, **hyper) if hyper else optimizer.base
-        return optim.clipped(base, fraction)
-    current = optimizer.hyperparams()
-    unknown = sorted(set(hyper) - set(current))
-    if unknown:
-        raise ValueError(f"hyper: {desc['name']} has no hyperparameter(s) {unknown}; it has "
-                         f"{sorted(current)}")
-    kwargs = {**current, **hyper}
-    if optimizer.lr is None:
-        return optim.make(desc["name"], **kwargs)
-    return optim.make(desc["name"], lr=1.0, **kwargs).with_lr(optimizer.lr)
+    return optimizer.with_hyper(**hyper)
 
 
 def check_problem_and_optimizer(problem, optimizer, *, needs_lr: bool = True):
     """``TypeError`` naming ``problem`` / ``optimizer`` unless they are a simopt problem and a rule
     (with an lr to tune when ``needs_lr``)."""
-    from .optim.base import Optimizer
+    from .optim.rule import Optimizer
     from .problems import Quadratic
     if not isinstance(problem, Quadratic):
         raise TypeError(f"problem: expected a simopt problem (simopt.quadratic, ...), got "

@@ -30,7 +30,7 @@ def test_persistent_tuning_does_not_pick_an_lr_that_only_dips_below_eps():
     res = first.results[dip]
     T1 = np.median(res.iterations_to(1e-3))
     Tp = np.median(res.iterations_to(1e-3, persistent=True))
-    assert dip == 1.0 and T1 <= 2 and Tp > 100 * T1        # first-hit picks the dip ...
+    assert dip == 1.0 and T1 <= 5 and Tp > 50 * T1         # first-hit picks the dip ...
     assert pers.best_lr != dip and pers.status == "ok"       # ... persistent does not
     assert pers.scores[list(pers.lrs).index(pers.best_lr)] < Tp
     # under the same protocol machinery, too

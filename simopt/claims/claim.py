@@ -130,7 +130,7 @@ class Claim:
     paired: bool = True
 
     def __post_init__(self):
-        from ..optim.base import Optimizer
+        from ..optim.rule import Optimizer
         s = object.__setattr__
         for name in ("id", "statement"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):

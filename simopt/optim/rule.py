@@ -232,7 +232,8 @@ class _Def:
         self.reference_args = _params_of(self.reference, f"{name}.reference")
 
     def _known(self):
-        return set(ENGINE_NAMES) | set(self.hyper) | set(self.state) | set(self.derived)
+        host = {"host"} if getattr(self, "host", None) is not None else set()
+        return set(ENGINE_NAMES) | set(self.hyper) | set(self.state) | set(self.derived) | host
 
     def _check_args(self, args, what, known=None):
         known = self._known() if known is None else known
@@ -306,12 +307,20 @@ class RuleDef(_Def):
     stateless : function or None
         ``stateless(values)`` True when, with these hyperparameters, the rule's step does not read its
         state (e.g. SGD without momentum): ``Optimizer.stateful`` is then False.
+    host : function or None
+        For a rule with a NumPy step only: ``host(runs, problem, **hyper)`` makes a Python object the
+        step receives as ``host`` (e.g. the per-run optimizers of another library, see
+        ``simopt.optim.adapters``), made afresh for every run of the engine.
     """
 
     def __init__(self, name, *, step=None, reference=None, hyper=None, state=None, derived=None,
                  derive=None, has_lr=True, draws=1, point=None, decay="decoupled", check=None, doc="",
-                 source=None, stateless=None):
+                 source=None, stateless=None, host=None):
         self.stateless = stateless
+        if host is not None and (step is not None or not callable(host)):
+            raise TypeError(f"host: a host state (a Python object) is only for rules with a NumPy step only; "
+                            f"expected a function (runs, problem, **hyper) -> state")
+        self.host = host
         super().__init__(name, step=step, reference=reference, hyper=hyper, state=state, derived=derived,
                          derive=derive, check=check, doc=doc, source=source)
         self.has_lr = check_bool(has_lr, "has_lr")
@@ -495,10 +504,18 @@ class Optimizer:
 
     def with_hyper(self, **changes) -> "Optimizer":
         """The same rule with some hyperparameters changed (validated), e.g. ``with_hyper(beta2=0.99)``;
-        ``weight_decay`` too."""
+        ``weight_decay`` too, and a wrapper's own (``fraction`` of :func:`simopt.optim.clipped`)."""
         wd = changes.pop("weight_decay", None)
+        wrappers = []
+        for w, vals in self.wrappers:
+            mine = {k: changes.pop(k) for k in list(changes) if k in w.hyper}
+            wrappers.append((w, w.validate({**vals, **mine}) if mine else vals))
+        unknown = [k for k in changes if k not in self.rule.hyper]
+        if unknown:
+            raise ValueError(f"hyper: {self.name} has no hyperparameter(s) {sorted(unknown)}; it has "
+                             f"{sorted(self.hyperparams()) + [k for w, _ in self.wrappers for k in w.hyper]}")
         values = self.rule.validate({**self._values, **changes})
-        return self._replace(values=values, weight_decay=wd)
+        return self._replace(values=values, weight_decay=wd, wrappers=tuple(wrappers))
 
     def wrapped(self, wrapper: Wrapper, **values) -> "Optimizer":
         """This optimizer inside ``wrapper`` (outermost)."""
@@ -595,6 +612,9 @@ class Optimizer:
         out = [dict() for _ in self.components()]
         for i, k, shp in self.state_sizes(problem.dim, problem.n_blocks):
             out[i][k] = np.zeros((runs,) + shp)
+        if self.rule.host is not None:
+            out[-1]["host"] = self.rule.host(runs, problem, **{k: self.rule.hyper[k].bound(v)
+                                                                for k, v in self._values.items()})
         return out
 
     def reference_step(self, x, grads, state, t, lr, problem, hutchinson=None):
