@@ -338,3 +338,25 @@ def test_empty_shapes_are_allowed():
     assert streams.normals(0, 0, 0).shape == (0,)
     assert streams.student_t(0, 0, (3, 0), 2.0).shape == (3, 0)
     assert streams.stream_states(0, 5, 0).shape == (0, 4)
+
+
+# ----------------------------------------------------------------------------------------------------
+# the benchmark script runs (speed is measured there, never asserted here)
+
+def test_benchmark_script_reports_every_method():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_rng.py"
+    if not path.is_file():
+        pytest.skip("benchmarks/ not in this checkout")
+    spec = importlib.util.spec_from_file_location("bench_rng", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    res = bench.measure(samples=4000, repeats=1)
+    names = set(res["ns"])
+    for d in bench.DIMS:
+        assert {f"normal kernel rows d={d}", f"normal kernel 2-d d={d}", f"normal numpy SFC64 d={d}",
+                f"normal numpy PCG64 d={d}", f"t kernel rows d={d}", f"t numpy SFC64 d={d}"} <= names
+        assert res["vs_sfc64"][f"normal numpy SFC64 d={d}"] == 1.0
+    assert all(v > 0 and math.isfinite(v) for v in res["ns"].values())
+    assert "ns/draw" in bench.table(res)
