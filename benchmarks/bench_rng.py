@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from functools import partial
 
 import numpy as np
 from numba import njit
@@ -30,10 +31,11 @@ from simopt.streams import stream_states
 
 #: runs drawn side by side, as in one tile of the engine
 TILE = 8
+#: the row lengths d measured
+DIMS = (100, 1000)
 
 # The drivers are compiled afresh in each run (no cache=True): Numba's cache of a function is keyed on its
 # own source file only, so a cached driver would keep timing an older version of the kernels it inlines.
-DIMS = (100, 1000)
 
 
 @njit(error_model="numpy")
@@ -56,8 +58,24 @@ def _normal_blocks(states, B):
         rng.fill_normal(states[r], B[r])
 
 
+def _generators(name: str) -> list:
+    """One NumPy Generator per run, seeded the way the engine seeds them."""
+    bitgen = getattr(np.random, name)
+    return [np.random.Generator(bitgen(np.random.SeedSequence(0, spawn_key=(r,)))) for r in range(TILE)]
+
+
+def _numpy_normal(gens, B):
+    for g, b in zip(gens, B):
+        g.standard_normal(out=b)
+
+
+def _numpy_t(gens, df, B):
+    for g, b in zip(gens, B):
+        b[...] = g.standard_t(df, size=b.shape)
+
+
 def _methods(samples: int, df: float) -> dict:
-    """name -> (kind, d, zero-argument callable drawing ``TILE * steps * d`` numbers, that count)."""
+    """name -> (law, d, zero-argument callable drawing ``n = TILE * steps * d`` numbers, n)."""
     out = {}
     for d in DIMS:
         steps = max(1, samples // (TILE * d))
@@ -65,24 +83,14 @@ def _methods(samples: int, df: float) -> dict:
         states = stream_states(0, 0, TILE)
         E = np.empty((TILE, d))
         B = np.empty((TILE, steps, d))
-        gens = {name: [np.random.Generator(getattr(np.random, name)(np.random.SeedSequence(0, spawn_key=(r,))))
-                       for r in range(TILE)] for name in ("SFC64", "PCG64")}
-
-        def np_normal(gs=None, B=B):
-            for g, b in zip(gs, B):
-                g.standard_normal(out=b)
-
-        def np_t(gs=None, B=B):
-            for g, b in zip(gs, B):
-                b[...] = g.standard_t(df, size=b.shape)
-
-        out[f"normal kernel rows d={d}"] = ("normal", d, lambda s=states, E=E, k=steps: _normal_rows(s, E, k), n)
-        out[f"normal kernel 2-d d={d}"] = ("normal", d, lambda s=states, B=B: _normal_blocks(s, B), n)
-        for name, gs in gens.items():
-            out[f"normal numpy {name} d={d}"] = ("normal", d, lambda gs=gs, f=np_normal: f(gs), n)
-        out[f"t kernel rows d={d}"] = ("t", d, lambda s=states, E=E, k=steps: _t_rows(s, df, E, k), n)
-        for name, gs in gens.items():
-            out[f"t numpy {name} d={d}"] = ("t", d, lambda gs=gs, f=np_t: f(gs), n)
+        gens = {name: _generators(name) for name in ("SFC64", "PCG64")}
+        out[f"normal kernel rows d={d}"] = ("normal", d, partial(_normal_rows, states, E, steps), n)
+        out[f"normal kernel 2-d d={d}"] = ("normal", d, partial(_normal_blocks, states, B), n)
+        for name, g in gens.items():
+            out[f"normal numpy {name} d={d}"] = ("normal", d, partial(_numpy_normal, g, B), n)
+        out[f"t kernel rows d={d}"] = ("t", d, partial(_t_rows, states, df, E, steps), n)
+        for name, g in gens.items():
+            out[f"t numpy {name} d={d}"] = ("t", d, partial(_numpy_t, g, df, B), n)
     return out
 
 

@@ -284,7 +284,7 @@ def _t(s0, s1, s2, s3, df, d, c, inv):
 
 @njit(cache=True, error_model="numpy")
 def std_gamma(s, shape):
-    """A Gamma(shape, scale 1) draw (Marsaglia & Tsang 2000; the boost for shape < 1); NaN unless shape > 0."""
+    """A Gamma(shape, scale 1) draw (Marsaglia & Tsang 2000, boosted for shape < 1); NaN unless shape > 0."""
     if not shape > 0.0:
         return math.nan
     d, c, inv = _gamma_params(shape)
