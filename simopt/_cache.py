@@ -7,7 +7,10 @@ a later ``pip install -e .`` leaves them behind and the stray ``simopt/_kernels/
 
     $SIMOPT_CACHE_DIR, else $XDG_CACHE_HOME/simopt, else ~/.cache/simopt  (sub-folder ``numba``)
 
-unless ``NUMBA_CACHE_DIR`` is set, which always wins.  The generated run loops of update rules
+unless ``NUMBA_CACHE_DIR`` is set, which always wins.  Inside it, each state of simopt's compiled sources
+gets its own folder (``numba/<version>-<digest of simopt/_kernels and simopt/optim>``): Numba checks only
+the timestamp of a function's own file, so a kernel that inlines a changed helper from another file would
+otherwise load stale machine code.  The generated glue modules of update rules
 (``simopt._kernels.codegen``) live beside it in the sub-folder ``loops``.
 
 This must run before any ``@njit(cache=True)`` function of simopt is defined (Numba chooses a function's
@@ -30,10 +33,28 @@ def cache_root() -> str:
     return os.path.join(os.path.abspath(base), "simopt")
 
 
+def source_digest() -> str:
+    """SHA-256 (hex) of every source file of simopt's compiled code (``_kernels``, ``optim``)."""
+    import hashlib
+    here = os.path.dirname(os.path.abspath(__file__))
+    h = hashlib.sha256()
+    for folder in ("_kernels", "optim", os.path.join("optim", "rules")):
+        path = os.path.join(here, folder)
+        for fn in sorted(os.listdir(path)) if os.path.isdir(path) else ():
+            if fn.endswith(".py"):
+                h.update(fn.encode())
+                with open(os.path.join(path, fn), "rb") as f:
+                    h.update(f.read())
+    return h.hexdigest()
+
+
 def numba_cache_dir() -> str:
     """The directory Numba caches simopt's kernels in (``NUMBA_CACHE_DIR`` if the user set it)."""
     env = os.environ.get("NUMBA_CACHE_DIR")
-    return os.path.abspath(env) if env else os.path.join(cache_root(), "numba")
+    if env:
+        return os.path.abspath(env)
+    from . import __version__
+    return os.path.join(cache_root(), "numba", f"{__version__}-{source_digest()[:12]}")
 
 
 def loops_dir() -> str:

@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 from . import __version__, _cache
-from ._kernels import rng as _rng
+from . import streams as _streams
 from ._kernels import tiles as K
 from ._validate import as_float_array, check_bool, check_int, check_positive_scalar
 from .optim.rule import Optimizer, size_of
@@ -84,12 +84,6 @@ def _blas_one_thread():
         from threadpoolctl import ThreadpoolController
         _BLAS = ThreadpoolController()
     return _BLAS.limit(limits=1, user_api="blas")
-
-
-def noise_stream(seed: int, run_index: int, sub: int = 0) -> np.ndarray:
-    """The xoshiro256++ state (4 uint64) of run ``run_index``'s stream ``sub`` for ``seed`` (0: gradient
-    noise, 1: the rule's own randomness); the same whatever the batch."""
-    return _rng.stream_states(seed, run_index, 1, sub)[0]
 
 
 def record_steps(steps: int, record_every: int) -> np.ndarray:
@@ -297,11 +291,11 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     E[:runs] = X0 - problem.xstar
     X0 = np.array(X0)
     nrng = np.zeros((Rp, 4), dtype=np.uint64)
-    nrng[:runs] = _rng.stream_states(seed, first_run, runs, 0)
+    nrng[:runs] = _streams.stream_states(seed, first_run, runs, 0)
     want_hutch = optimizer.needs_hutchinson
     urng = np.zeros((Rp, 4), dtype=np.uint64)
     if want_hutch:
-        urng[:runs] = _rng.stream_states(seed, first_run, runs, 1)
+        urng[:runs] = _streams.stream_states(seed, first_run, runs, 1)
     active = np.zeros(Rp, dtype=np.bool_)
     active[:runs] = True
     f0 = np.zeros(Rp)

@@ -12,7 +12,7 @@ from scipy.linalg import block_diag
 
 import simopt
 from simopt import noise, optim, spectra
-from simopt._kernels import rng
+from simopt import streams as rng
 
 
 def _problems():

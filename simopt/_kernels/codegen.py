@@ -25,25 +25,16 @@ import threading
 
 from .. import _cache
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-_OPTIM = os.path.join(os.path.dirname(_HERE), "optim")
 _LOCK = threading.Lock()
 _LOADED = {}          # module name -> module, this process
 _DIGEST = None
 
 
 def _package_digest() -> str:
-    """Hash of simopt's kernel and rule sources (what a built-in rule's compiled loop depends on)."""
+    """Hash of simopt's kernel and rule sources (what a built-in rule's compiled glue depends on)."""
     global _DIGEST
     if _DIGEST is None:
-        h = hashlib.sha256()
-        for folder in (_HERE, _OPTIM, os.path.join(_OPTIM, "rules")):
-            for fn in sorted(os.listdir(folder)):
-                if fn.endswith(".py"):
-                    h.update(fn.encode())
-                    with open(os.path.join(folder, fn), "rb") as f:
-                        h.update(f.read())
-        _DIGEST = h.hexdigest()
+        _DIGEST = _cache.source_digest()
     return _DIGEST
 
 
