@@ -27,10 +27,12 @@ def evaluate_step(tile_lo, tile_hi, kind, E, hdiag, Hmat, bflat, boff, blk,
         Xi = np.empty((T, d))
         U = np.zeros((T, d))
         HU = np.empty((T, d))
+        loss = np.empty(T)
+        gn2 = np.empty(T)
         Et = E[r0:r0 + T]
         p = rec_pos[t]
-        tiles.product(kind, Et, hdiag, Hmat, bflat, boff, blk, G)
-        tiles.evaluate_rows(Et, G, r0, t, p, active, f0, thresh, div_step, x_at_div, blk,
+        tiles.gradient_and_stats(kind, Et, hdiag, Hmat, bflat, boff, blk, G, loss, gn2)
+        tiles.evaluate_rows(Et, G, loss, gn2, r0, t, p, active, f0, thresh, div_step, x_at_div, blk,
                             rec_loss, rec_gn, rec_bgn, rec_x, want_bgn, want_x)
         if not update:
             continue

@@ -42,12 +42,14 @@ def run_chunk(tile_lo, tile_hi, kind, E, hdiag, Hmat, bflat, boff, blk,
         HU = np.empty((T, d))
         Hut = np.zeros((T, d))
         work = np.empty(max(1, work_size))
+        loss = np.empty(T)
+        gn2 = np.empty(T)
         for k in range(n_eval):
             t = t0 + k
             Et = E[r0:r0 + T]
             p = rec_pos[t]
-            tiles.product(kind, Et, hdiag, Hmat, bflat, boff, blk, G)
-            tiles.evaluate_rows(Et, G, r0, t, p, active, f0, thresh, div_step, x_at_div, blk,
+            tiles.gradient_and_stats(kind, Et, hdiag, Hmat, bflat, boff, blk, G, loss, gn2)
+            tiles.evaluate_rows(Et, G, loss, gn2, r0, t, p, active, f0, thresh, div_step, x_at_div, blk,
                                 rec_loss, rec_gn, rec_bgn, rec_x, want_bgn, want_x)
             if k >= K:
                 continue

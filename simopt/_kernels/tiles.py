@@ -79,11 +79,39 @@ def norm_scaled(g):
     return m * math.sqrt(s)
 
 
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _diag_product_and_stats(Et, hdiag, G, loss, gn2):
+    """The diagonal problem's G = h * e, fused with each run's 0.5 e.g and g.g (one pass)."""
+    T, d = Et.shape
+    for i in range(T):
+        a = 0.0
+        b = 0.0
+        for j in range(d):
+            g = hdiag[j] * Et[i, j]
+            G[i, j] = g
+            a += Et[i, j] * g
+            b += g * g
+        loss[i] = 0.5 * a
+        gn2[i] = b
+
+
 @njit(cache=True, error_model="numpy")
-def evaluate_rows(Et, G, r0, t, p, active, f0, thresh, div_step, x_at_div, blk,
+def gradient_and_stats(kind, Et, hdiag, Hmat, bflat, boff, blk, G, loss, gn2):
+    """G = H e for the tile, and each run's loss 0.5 e.g and squared gradient norm g.g."""
+    if kind == DIAGONAL:
+        _diag_product_and_stats(Et, hdiag, G, loss, gn2)
+        return
+    product(kind, Et, hdiag, Hmat, bflat, boff, blk, G)
+    for i in range(Et.shape[0]):
+        loss[i], gn2[i] = half_dot_and_sq(Et[i], G[i])
+
+
+@njit(cache=True, error_model="numpy")
+def evaluate_rows(Et, G, loss, gn2, r0, t, p, active, f0, thresh, div_step, x_at_div, blk,
                   rec_loss, rec_gn, rec_bgn, rec_x, want_bgn, want_x):
-    """Loss and gradient norm of every active run of the tile at step t (G = H e, the true gradient);
-    divergence check; records at record position ``p`` (-1: none).
+    """Divergence check and records (at record position ``p``; -1: none) of every active run of the tile
+    at step t, from the losses and squared gradient norms of ``gradient_and_stats`` (G = H e, the true
+    gradient).
 
     A run diverges when its loss is not finite or exceeds ``thresh`` times its initial loss (compared as
     a ratio, so a huge f(x0) cannot overflow the threshold), or its gradient is not finite.  The gradient
@@ -96,21 +124,21 @@ def evaluate_rows(Et, G, r0, t, p, active, f0, thresh, div_step, x_at_div, blk,
             continue
         e = Et[i]
         g = G[i]
-        loss, gn2 = half_dot_and_sq(e, g)
-        gn = math.sqrt(gn2)
+        gn = math.sqrt(gn2[i])
         if not (gn < math.inf):
             gn = norm_scaled(g)
+        lo = loss[i]
         if t == 0:
-            f0[r] = loss
+            f0[r] = lo
         ref = f0[r] if f0[r] > 0.0 else 1.0
-        if not (loss < math.inf) or not (loss / ref <= thresh) or not (gn < math.inf):
+        if not (lo < math.inf) or not (lo / ref <= thresh) or not (gn < math.inf):
             active[r] = False
             div_step[r] = t
             x_at_div[r, :] = e
             e[:] = 0.0
             continue
         if p >= 0:
-            rec_loss[r, p] = loss
+            rec_loss[r, p] = lo
             rec_gn[r, p] = gn
             if want_bgn:
                 for b in range(nb):
