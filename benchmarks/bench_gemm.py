@@ -1,7 +1,8 @@
 """simopt's row-deterministic GEMM (``simopt._kernels.gemm``) against OpenBLAS through NumPy, in one run.
 
-Single products, GFLOP/s (= 2 n k m / seconds), every way timed in turn within each round, medians over
-the rounds (so a change in the machine's load hits every way alike):
+Single products, GFLOP/s (= 2 n k m / seconds), every way timed in turn within each round; reported are
+the median and the best over the rounds, and ratios taken round by round (ways measured next to each
+other in time) and then their median, so a change in the machine's load hits every way of a ratio alike:
 
   simopt       ``matmul_rows`` / ``matmul_block_diagonal``, one thread
   blas1        ``np.dot`` with the BLAS pool limited to 1 thread, the whole product in one call
@@ -93,7 +94,7 @@ def _time_calls(f, min_seconds: float) -> float:
             return t / n
 
 
-def single_products(rounds: int = 15, min_seconds: float = 0.02, quick: bool = False) -> dict:
+def single_products(rounds: int = 25, min_seconds: float = 0.01, quick: bool = False) -> dict:
     """GFLOP/s of one product, each way, for the dense and block-diagonal shapes (medians over rounds)."""
     rng = np.random.default_rng(0)
     d, size = (64, 16) if quick else (500, 100)
@@ -128,7 +129,12 @@ def single_products(rounds: int = 15, min_seconds: float = 0.02, quick: bool = F
     res = {}
     for label, flop, ways in shapes:
         g = {w: flop / float(np.median(times[label][w])) / 1e9 for w in ways}
-        res[label] = {"gflops": g, "simopt_over_blas1": g["simopt"] / g["blas1"]}
+        best = {w: flop / float(np.min(times[label][w])) / 1e9 for w in ways}
+        t = {w: np.array(v) for w, v in times[label].items()}
+        res[label] = {"gflops": g, "gflops_best": best,
+                      # rate ratios round by round (neighbours in time), then the median
+                      "simopt_over_blas1": float(np.median(t["blas1"] / t["simopt"])),
+                      "simopt_over_blas2": float(np.median(t["blas2"] / t["simopt"]))}
     return res
 
 
@@ -177,7 +183,7 @@ def _loop_numpy(E, H, blocks, bounds, blocky, lr, steps):
         E -= lr * G
 
 
-def engine_loop(runs: int = 64, steps: int = 1000, repeats: int = 5, quick: bool = False) -> dict:
+def engine_loop(runs: int = 64, steps: int = 1000, repeats: int = 7, quick: bool = False) -> dict:
     """GFLOP/s of the products in ``steps`` steps of E <- E - lr (E @ H) for ``runs`` runs, each way
     (medians over ``repeats``, ways interleaved), and whether simopt's result is the same for 1, 2 and 8
     tiles."""
@@ -196,7 +202,8 @@ def engine_loop(runs: int = 64, steps: int = 1000, repeats: int = 5, quick: bool
     for blocky, label in ((False, f"dense d={d}"), (True, f"blocks {d // size}x{size}")):
         flop = 2.0 * runs * d * (size if blocky else d) * steps
         ways = {
-            "simopt_prange": lambda E: _loop_simopt(E, H, flat, offsets, bounds, blocky, lr, steps, runs // 2),
+            "simopt_prange": lambda E: _loop_simopt(E, H, flat, offsets, bounds, blocky, lr, steps,
+                                                    runs // THREADS),
             "blas_tile8_prange": lambda E: _loop_blas_tiles(E, H, blocks3, bounds, blocky, lr, steps, 8),
             "numpy_blas2": lambda E: _loop_numpy(E, H, blocks, bounds, blocky, lr, steps),
         }
@@ -212,15 +219,20 @@ def engine_loop(runs: int = 64, steps: int = 1000, repeats: int = 5, quick: bool
                     f(E)
                     times[way].append(time.perf_counter() - t0)
         g = {w: flop / float(np.median(t)) / 1e9 for w, t in times.items()}
+        best = {w: flop / float(np.min(t)) / 1e9 for w, t in times.items()}
         results = []
-        for tile, threads in ((runs, 1), (runs // 2, THREADS), (8, THREADS)):
+        for tile, threads in ((runs, 1), (runs // THREADS, THREADS), (8, THREADS)):
             numba.set_num_threads(threads)
             E = E0.copy()
             _loop_simopt(E, H, flat, offsets, bounds, blocky, lr, steps, tile)
             results.append(E)
         numba.set_num_threads(THREADS)
-        res[label] = {"gflops": g,
-                      "simopt_time_over_numpy": g["numpy_blas2"] / g["simopt_prange"],
+        t = {w: np.array(v) for w, v in times.items()}
+        res[label] = {"gflops": g, "gflops_best": best,
+                      # time ratios repeat by repeat (neighbours in time), then the median
+                      "simopt_time_over_numpy": float(np.median(t["simopt_prange"] / t["numpy_blas2"])),
+                      "simopt_time_over_blas_tile8": float(np.median(t["simopt_prange"]
+                                                                     / t["blas_tile8_prange"])),
                       "deterministic": all(np.array_equal(results[0], r) for r in results[1:]),
                       "finite": bool(np.isfinite(results[0]).all())}
     return res
@@ -250,55 +262,72 @@ def compile_time() -> dict:
     with tempfile.TemporaryDirectory(prefix="simopt-gemm-cache-") as cache:
         env = dict(os.environ, NUMBA_CACHE_DIR=cache)
         for label in ("cold", "warm"):
-            proc = subprocess.run([sys.executable, "-c", _COMPILE_CHILD], env=env, capture_output=True, text=True, timeout=600)
+            proc = subprocess.run([sys.executable, "-c", _COMPILE_CHILD], env=env, capture_output=True,
+                                  text=True, timeout=600)
             if proc.returncode != 0:
                 raise RuntimeError(f"compile-time child failed:\n{proc.stderr[-2000:]}")
             out[label] = json.loads(proc.stdout.strip().splitlines()[-1])
     return out
 
 
-def measure(quick: bool = False, rounds: int = 15) -> dict:
+def measure(quick: bool = False, rounds: int = 25) -> dict:
     """Everything above as one dict: machine, single products, the engine loop, compile time."""
     from simopt._kernels import gemm
-    return {
+    res = {
         "quick": quick,
         "machine": {"cores": bench_limits.n_cores(), "blas": bench_limits.blas_info(),
-                    "numba": numba.__version__, "vector_doubles": gemm.W, "tile_columns": gemm.NR},
-        "single": single_products(rounds=2 if quick else rounds, min_seconds=0.002 if quick else 0.02,
+                    "numba": numba.__version__, "vector_doubles": gemm.W, "tile_rows": gemm.MR,
+                    "tile_columns": gemm.NR, "load_average_before": os.getloadavg()[0]},
+        "single": single_products(rounds=2 if quick else rounds, min_seconds=0.002 if quick else 0.01,
                                   quick=quick),
         "loop": engine_loop(runs=16 if quick else 64, steps=5 if quick else 1000,
-                            repeats=1 if quick else 5, quick=quick),
-        "compile": compile_time(),
+                            repeats=1 if quick else 7, quick=quick),
     }
+    res["machine"]["load_average_after"] = os.getloadavg()[0]
+    res["compile"] = compile_time()
+    return res
 
 
 def report(res: dict) -> str:
+    """The results as text: each rate as median (best) GFLOP/s."""
+    m = res["machine"]
+
+    def pair(r, way):
+        return f"{r['gflops'][way]:5.1f} ({r['gflops_best'][way]:4.1f})"
+
     L = [f"simopt GEMM benchmark{' (QUICK: tiny sizes, numbers meaningless)' if res['quick'] else ''}",
-         f"cores {res['machine']['cores']}, BLAS {res['machine']['blas']}, vector {res['machine']['vector_doubles']}"
-         f" doubles, tile 8 x {res['machine']['tile_columns']}", "",
-         "single product, GFLOP/s (median)        simopt   blas1  blas1_tile8  blas2   simopt/blas1"]
+         f"cores {m['cores']}, numba {m['numba']}, vector {m['vector_doubles']} doubles, micro-tile "
+         f"{m['tile_rows']} x {m['tile_columns']}, 1-min load average {m['load_average_before']:.1f} before, "
+         f"{m['load_average_after']:.1f} after the timings",
+         "BLAS: " + "; ".join(f"{b['internal_api']} {b['version']} {b['architecture']}"
+                              for b in m["blas"]), "",
+         "single product, GFLOP/s median (best)",
+         f"  {'':24s} {'simopt':>12s} {'blas1':>12s} {'blas1_tile8':>12s} {'blas2':>12s}"
+         "  rate simopt/blas1  simopt/blas2 (median of per-round ratios)"]
     for label, r in res["single"].items():
-        g = r["gflops"]
-        L.append(f"  {label:36s} {g['simopt']:7.1f} {g['blas1']:7.1f} {g['blas1_tile8']:10.1f} {g['blas2']:7.1f}"
-                 f"   {r['simopt_over_blas1']:6.2f}")
-    L += ["", f"engine loop E <- E - lr E@H, {THREADS} threads, GFLOP/s (median)",
-          "                    simopt_prange  blas_tile8_prange  numpy_blas2   time simopt/numpy  deterministic"]
+        L.append(f"  {label:24s} " + " ".join(f"{pair(r, w):>12s}" for w in ("simopt", "blas1", "blas1_tile8",
+                                                                              "blas2"))
+                 + f"  {r['simopt_over_blas1']:16.2f}  {r['simopt_over_blas2']:12.2f}")
+    L += ["", f"engine loop E <- E - lr E@H, {THREADS} threads, GFLOP/s median (best)",
+          f"  {'':16s} {'simopt_prange':>14s} {'blas_tile8_prange':>18s} {'numpy_blas2':>14s}"
+          "  time simopt/numpy  simopt/blas_tile8  bit-identical for 1/2/8 tiles"]
     for label, r in res["loop"].items():
-        g = r["gflops"]
-        L.append(f"  {label:18s} {g['simopt_prange']:12.1f} {g['blas_tile8_prange']:16.1f} {g['numpy_blas2']:12.1f}"
-                 f"   {r['simopt_time_over_numpy']:14.2f}  {r['deterministic']}")
+        L.append(f"  {label:16s} {pair(r, 'simopt_prange'):>14s} {pair(r, 'blas_tile8_prange'):>18s}"
+                 f" {pair(r, 'numpy_blas2'):>14s}  {r['simopt_time_over_numpy']:17.2f}"
+                 f"  {r['simopt_time_over_blas_tile8']:17.2f}  {r['deterministic']}")
     c = res["compile"]
-    L += ["", "compile, s        import  matmul_rows  matmul_block_diagonal"]
+    L += ["", "compile (new process), s   import  matmul_rows  matmul_block_diagonal"]
     for label in ("cold", "warm"):
-        L.append(f"  {label:14s} {c[label]['import_s']:7.2f} {c[label]['matmul_rows_s']:11.2f}"
-                 f" {c[label]['matmul_block_diagonal_s']:12.2f}")
+        L.append(f"  {label + (' (empty cache)' if label == 'cold' else ' (from cache)'):24s} "
+                 f"{c[label]['import_s']:7.2f} {c[label]['matmul_rows_s']:12.2f}"
+                 f" {c[label]['matmul_block_diagonal_s']:14.2f}")
     return "\n".join(L)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one repeat (a smoke test)")
-    ap.add_argument("--rounds", type=int, default=15, help="rounds of the single-product timings")
+    ap.add_argument("--rounds", type=int, default=25, help="rounds of the single-product timings")
     ap.add_argument("--json", help="also write the results as JSON to this path")
     args = ap.parse_args(argv)
     res = measure(quick=args.quick, rounds=args.rounds)

@@ -16,20 +16,20 @@ infinite product of one sign (with no NaN) gives that infinity; overflow of a fi
 A NaN's payload bits are not part of the contract.
 
 Speed comes from a register-blocked micro-kernel (Goto & van de Geijn 2008, "Anatomy of high-performance
-matrix multiplication", ACM TOMS 34(3), §4-5): 8 rows of ``A`` times ``NR`` columns of ``B`` are kept
-in ``8 * NR / W`` vector accumulators of ``W`` doubles over the whole ``p`` loop, each step reading one
-row segment of ``B`` (``NR`` doubles) and broadcasting 8 scalars of ``A``.  Numba does not run LLVM's
-SLP vectoriser, so the micro-kernel is written directly as LLVM IR (``numba.extending.intrinsic``), generated
-for each tile shape from one template (:func:`_micro_kernel`).  Column panels are the outer loop, so a
-panel of ``B`` (k x NR) is read from memory once and reused from cache by every row tile.  A remainder of
-4-7 rows runs as one 8-row tile whose extra rows repeat a live row and are never stored, 1-3 rows run one
-row at a time, and the last ``m mod NR`` columns use a masked one-vector kernel.  All of them evaluate the
-same recurrence, so they give the same bits as the full tiles.  Nothing is allocated; the accumulators
-live in registers.
+matrix multiplication", ACM TOMS 34(3), §4-5): ``MR`` rows of ``A`` times ``NR`` columns of ``B`` are kept
+in ``MR * NR / W`` vector accumulators of ``W`` doubles over the whole ``p`` loop, each step reading one
+row segment of ``B`` (``NR`` doubles) and broadcasting ``MR`` scalars of ``A``.  Numba does not run LLVM's
+SLP vectoriser, so the micro-kernel is written directly as LLVM IR (``numba.extending.intrinsic``),
+generated for each tile shape from one template (:func:`_micro_kernel`).  Column panels are the outer
+loop, so a panel of ``B`` (k x NR) is read from memory once and reused from cache by every row tile.  A
+remainder of at least ``MR / 2`` rows runs as one tile whose extra rows repeat a live row and are never
+stored, fewer rows run one at a time, and the last ``m mod NR`` columns use a masked one-vector kernel.
+All of them evaluate the same recurrence, so they give the same bits as the full tiles.  Nothing is
+allocated; the accumulators live in registers.
 
 Operands are 2-D float64 arrays whose last axis has unit stride (C-contiguous arrays, and row or column
-ranges of them such as ``E[:, s:e]``); rows may be any distance apart.  ``out`` must not overlap ``A`` or ``B``.
-Single-threaded by design: the engine calls these from inside its ``prange`` over tiles.
+ranges of them such as ``E[:, s:e]``); rows may be any distance apart.  ``out`` must not overlap ``A`` or
+``B``.  Single-threaded by design: the engine calls these from inside its ``prange`` over tiles.
 """
 from llvmlite import ir
 from numba import njit
@@ -46,21 +46,21 @@ _BYTE_PTR = ir.IntType(8).as_pointer()
 PREFETCH_ROWS = 8   # the micro-kernel prefetches B's row p + PREFETCH_ROWS while it works on row p
 
 
-def _vector_shape(features: str) -> tuple[int, int]:
-    """(W, NV): doubles per vector register and vectors per micro-tile row for a target feature string.
-
-    AVX-512 has 32 registers of 8 doubles: 8 x 2 accumulators + 2 B vectors + a broadcast fit.  AVX2 has 16
-    of 4: 8 x 1 accumulators.  Anything else gets SSE2's 2-wide vectors.  The choice changes speed only."""
+def _tile_shape(features: str) -> tuple[int, int, int]:
+    """(MR, W, NV) for a target feature string: rows per micro-tile, doubles per vector register, vectors
+    per tile row.  MR * NV accumulators + NV vectors of B + a broadcast must fit the register file:
+    AVX-512 has 32 registers of 8 doubles (8 x 3), AVX2 16 of 4 (4 x 3), SSE2 16 of 2 (4 x 2).  The choice
+    changes speed only, never a result."""
     have = set(f[1:] for f in features.split(",") if f.startswith("+"))
     if "avx512f" in have:
-        return 8, 2
+        return 8, 8, 3
     if "avx2" in have or "avx" in have:
-        return 4, 1
-    return 2, 1
+        return 4, 4, 3
+    return 4, 2, 2
 
 
 # The features Numba compiles for (its own rule: NUMBA_CPU_FEATURES, else the host's).
-W, NV = _vector_shape(config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features())
+MR, W, NV = _tile_shape(config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features())
 NR = W * NV         # columns of B per full micro-tile
 
 
@@ -88,7 +88,8 @@ def _micro_kernel(rows: int, nvec: int, width: int, masked: bool, prefetch: int)
         fma = cgutils.get_or_insert_function(mod, ir.FunctionType(vec, [vec, vec, vec]),
                                              f"llvm.fma.v{width}f64")
         mload = cgutils.get_or_insert_function(
-            mod, ir.FunctionType(vec, [vec.as_pointer(), _I32, mask_t, vec]), f"llvm.masked.load.v{width}f64.p0")
+            mod, ir.FunctionType(vec, [vec.as_pointer(), _I32, mask_t, vec]),
+            f"llvm.masked.load.v{width}f64.p0")
         mstore = cgutils.get_or_insert_function(
             mod, ir.FunctionType(ir.VoidType(), [vec, vec.as_pointer(), _I32, mask_t]),
             f"llvm.masked.store.v{width}f64.p0")
@@ -110,9 +111,11 @@ def _micro_kernel(rows: int, nvec: int, width: int, masked: bool, prefetch: int)
         col_bytes = builder.mul(j0, ir.Constant(_I64, 8))
         a_rows, o_rows = [], []
         last = builder.sub(live, ir.Constant(_I64, 1))
-        for r in range(rows):
-            dead = builder.icmp_signed(">", ir.Constant(_I64, r), last)
-            i = builder.add(i0, builder.select(dead, last, ir.Constant(_I64, r)) if r else ir.Constant(_I64, 0))
+        for r in range(rows):  # rows past `live` repeat the last live row: computed, never stored
+            row = ir.Constant(_I64, r)
+            if r:
+                row = builder.select(builder.icmp_signed("<", row, live), row, last)
+            i = builder.add(i0, row)
             a_rows.append(builder.bitcast(byte_offset(a_arr.data, builder.mul(i, lda)), _F64.as_pointer()))
             o_rows.append(byte_offset(o_arr.data, builder.add(builder.mul(i, ldo), col_bytes)))
         b_cols = byte_offset(b_arr.data, col_bytes)
@@ -163,8 +166,8 @@ def _micro_kernel(rows: int, nvec: int, width: int, masked: bool, prefetch: int)
     return kernel
 
 
-_TILE = _micro_kernel(8, NV, W, False, PREFETCH_ROWS)        # 8 rows x NR columns
-_TILE_TAIL = _micro_kernel(8, 1, W, True, PREFETCH_ROWS)     # 8 rows x up to W columns
+_TILE = _micro_kernel(MR, NV, W, False, PREFETCH_ROWS)       # MR rows x NR columns
+_TILE_TAIL = _micro_kernel(MR, 1, W, True, PREFETCH_ROWS)    # MR rows x up to W columns
 _ROW = _micro_kernel(1, NV, W, False, PREFETCH_ROWS)         # 1 row x NR columns
 _ROW_TAIL = _micro_kernel(1, 1, W, True, PREFETCH_ROWS)      # 1 row x up to W columns
 
@@ -178,24 +181,24 @@ def _unit_last_stride(X):
 @njit(cache=True, error_model="numpy")
 def _matmul(A, B, out):
     """Column panels outer (a panel of B stays in cache for every row tile), row tiles inner.  A remainder
-    of 4-7 rows runs as one 8-row tile with repeated rows, fewer rows one at a time."""
+    of MR/2 or more rows runs as one tile with repeated rows, fewer rows one at a time."""
     n = A.shape[0]
     m = B.shape[1]
     full = m - m % NR
     for j0 in range(0, full, NR):
         i = 0
-        while n - i >= 4:
-            _TILE(A, B, out, i, min(8, n - i), j0, NR)
-            i += 8
+        while n - i >= MR // 2:
+            _TILE(A, B, out, i, min(MR, n - i), j0, NR)
+            i += MR
         while i < n:
             _ROW(A, B, out, i, 1, j0, NR)
             i += 1
     for j0 in range(full, m, W):
         cols = min(W, m - j0)
         i = 0
-        while n - i >= 4:
-            _TILE_TAIL(A, B, out, i, min(8, n - i), j0, cols)
-            i += 8
+        while n - i >= MR // 2:
+            _TILE_TAIL(A, B, out, i, min(MR, n - i), j0, cols)
+            i += MR
         while i < n:
             _ROW_TAIL(A, B, out, i, 1, j0, cols)
             i += 1
