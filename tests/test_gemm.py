@@ -243,7 +243,7 @@ def test_block_variant_writes_only_its_columns(rng):
 # ---- bad input ------------------------------------------------------------------------------------
 def test_bad_shapes_and_strides_raise(rng):
     A, B = rng.standard_normal((4, 6)), rng.standard_normal((6, 5))
-    with pytest.raises(ValueError, match="B must have A.shape"):
+    with pytest.raises(ValueError, match=r"B must have A.shape\[1\] rows"):
         matmul_rows(A, rng.standard_normal((5, 5)), np.empty((4, 5)))
     with pytest.raises(ValueError, match="out must have shape"):
         matmul_rows(A, B, np.empty((4, 6)))
@@ -251,6 +251,8 @@ def test_bad_shapes_and_strides_raise(rng):
         matmul_rows(rng.standard_normal((4, 12))[:, ::2], B, np.empty((4, 5)))
     with pytest.raises(ValueError, match="inside A and out"):
         matmul_block(A, rng.standard_normal((4, 4)), 3, np.empty((4, 6)))
+    with pytest.raises(ValueError, match="Hb must be square"):
+        matmul_block(A, rng.standard_normal((3, 4)), 0, np.empty((4, 6)))
     blocks, flat, offsets, bounds = block_operands([3, 3], rng)
     with pytest.raises(ValueError, match="outside flat"):
         matmul_block_diagonal(A, flat[:-1], offsets, bounds, np.empty((4, 6)))

@@ -180,10 +180,17 @@ def _unit_last_stride(X):
 
 @njit(cache=True, error_model="numpy")
 def _matmul(A, B, out):
-    """Column panels outer (a panel of B stays in cache for every row tile), row tiles inner.  A remainder
-    of MR/2 or more rows runs as one tile with repeated rows, fewer rows one at a time."""
-    n = A.shape[0]
+    """Checks, then column panels outer (a panel of B stays in cache for every row tile) and row tiles
+    inner.  A remainder of MR/2 or more rows runs as one tile with repeated rows, fewer rows one at a time.
+    Called with views of layout 'A' only, so every entry point shares this one compiled specialisation."""
+    n, k = A.shape
     m = B.shape[1]
+    if B.shape[0] != k:
+        raise ValueError("B must have A.shape[1] rows")
+    if out.shape[0] != n or out.shape[1] != m:
+        raise ValueError("out must have shape (A.shape[0], B.shape[1])")
+    if not (_unit_last_stride(A) and _unit_last_stride(B) and _unit_last_stride(out)):
+        raise ValueError("A, B and out need unit stride along their last axis")
     full = m - m % NR
     for j0 in range(0, full, NR):
         i = 0
@@ -211,16 +218,7 @@ def matmul_rows(A, B, out):
 
     ``out`` is only written (its previous contents never matter); k = 0 gives zeros.  ``ValueError`` if the
     shapes do not chain or a last axis is not unit-stride."""
-    n, k = A.shape
-    m = B.shape[1]
-    if B.shape[0] != k:
-        raise ValueError("matmul_rows: B must have A.shape[1] rows")
-    if out.shape[0] != n or out.shape[1] != m:
-        raise ValueError("matmul_rows: out must have shape (A.shape[0], B.shape[1])")
-    if not (_unit_last_stride(A) and _unit_last_stride(B) and _unit_last_stride(out)):
-        raise ValueError("matmul_rows: A, B and out need unit stride along their last axis")
-    # as views of any layout, so C arrays and column ranges share one compiled kernel
-    _matmul(A[:, 0:k], B[:, 0:m], out[:, 0:m])
+    _matmul(A[:, 0:A.shape[1]], B[:, 0:B.shape[1]], out[:, 0:out.shape[1]])
 
 
 @njit(cache=True, error_model="numpy")
@@ -229,9 +227,11 @@ def matmul_block(A, Hb, start, out):
     out are used in place, no copies); other columns of ``out`` are left alone.  Same recurrence and
     contract as :func:`matmul_rows`."""
     b = Hb.shape[0]
+    if Hb.shape[1] != b:
+        raise ValueError("matmul_block: Hb must be square")
     if start < 0 or start + b > A.shape[1] or start + b > out.shape[1]:
         raise ValueError("matmul_block: columns start..start+Hb.shape[0] must lie inside A and out")
-    matmul_rows(A[:, start:start + b], Hb, out[:, start:start + b])
+    _matmul(A[:, start:start + b], Hb[:, 0:Hb.shape[1]], out[:, start:start + b])
 
 
 @njit(cache=True, error_model="numpy")
