@@ -194,6 +194,10 @@ def test_operands_as_views_of_bigger_arrays(n, k, m, seed):
     matmul_rows(Abig[:, 1, 2:2 + k], Bbig[:, 3:3 + m], out)
     np.testing.assert_array_equal(bits(out), bits(C))
     assert np.all(obig[1::2] == -7.0) and np.all(obig[::2, 0] == -7.0) and np.all(obig[::2, 1 + m:] == -7.0)
+    # negative row strides: views whose rows run backwards through memory, same logical contents
+    out = np.empty((n, m))[::-1]
+    matmul_rows(A[::-1].copy()[::-1], B[::-1].copy()[::-1], out)
+    np.testing.assert_array_equal(bits(out), bits(C))
 
 
 @given(n=ROWS, k=INNER, m=COLS, seed=SEED, garbage=st.sampled_from(["nan", "inf", "bits", "huge"]))
@@ -249,6 +253,12 @@ def test_bad_shapes_and_strides_raise(rng):
         matmul_rows(A, B, np.empty((4, 6)))
     with pytest.raises(ValueError, match="unit stride"):
         matmul_rows(rng.standard_normal((4, 12))[:, ::2], B, np.empty((4, 5)))
+    X = rng.standard_normal((6, 6))
+    with pytest.raises(ValueError, match="share memory"):
+        matmul_rows(X, X, X)                              # in place
+    with pytest.raises(ValueError, match="share memory"):
+        matmul_rows(X[:4], X, X[2:])                      # overlapping rows
+    matmul_rows(X[:3], X, np.empty((3, 6)))               # reading the same array twice is fine
     with pytest.raises(ValueError, match="inside A and out"):
         matmul_block(A, rng.standard_normal((4, 4)), 3, np.empty((4, 6)))
     with pytest.raises(ValueError, match="Hb must be square"):

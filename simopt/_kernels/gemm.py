@@ -28,8 +28,8 @@ All of them evaluate the same recurrence, so they give the same bits as the full
 allocated; the accumulators live in registers.
 
 Operands are 2-D float64 arrays whose last axis has unit stride (C-contiguous arrays, and row or column
-ranges of them such as ``E[:, s:e]``); rows may be any distance apart.  ``out`` must not overlap ``A`` or
-``B``.  Single-threaded by design: the engine calls these from inside its ``prange`` over tiles.
+ranges of them such as ``E[:, s:e]``); rows may be any distance apart.  The memory ``out`` spans must not
+meet that of ``A`` or ``B``.  Single-threaded by design: the engine calls these from inside its ``prange`` over tiles.
 """
 from llvmlite import ir
 from numba import njit
@@ -179,6 +179,18 @@ def _unit_last_stride(X):
 
 
 @njit(cache=True, error_model="numpy")
+def _overlap(X, Y):
+    """Whether the memory spans of two 2-D arrays (unit stride along the last axis) intersect."""
+    if X.size == 0 or Y.size == 0:
+        return False
+    x0 = X.ctypes.data + min(0, (X.shape[0] - 1) * X.strides[0])
+    x1 = X.ctypes.data + max(0, (X.shape[0] - 1) * X.strides[0]) + 8 * X.shape[1]
+    y0 = Y.ctypes.data + min(0, (Y.shape[0] - 1) * Y.strides[0])
+    y1 = Y.ctypes.data + max(0, (Y.shape[0] - 1) * Y.strides[0]) + 8 * Y.shape[1]
+    return x0 < y1 and y0 < x1
+
+
+@njit(cache=True, error_model="numpy")
 def _matmul(A, B, out):
     """Checks, then column panels outer (a panel of B stays in cache for every row tile) and row tiles
     inner.  A remainder of MR/2 or more rows runs as one tile with repeated rows, fewer rows one at a time.
@@ -191,6 +203,8 @@ def _matmul(A, B, out):
         raise ValueError("out must have shape (A.shape[0], B.shape[1])")
     if not (_unit_last_stride(A) and _unit_last_stride(B) and _unit_last_stride(out)):
         raise ValueError("A, B and out need unit stride along their last axis")
+    if _overlap(out, A) or _overlap(out, B):
+        raise ValueError("out must not share memory with A or B")
     full = m - m % NR
     for j0 in range(0, full, NR):
         i = 0
@@ -217,7 +231,7 @@ def matmul_rows(A, B, out):
     docstring: out[i, j] = fma-sum over p = 0..k-1 of A[i, p] * B[p, j], in ascending p, from +0.0.
 
     ``out`` is only written (its previous contents never matter); k = 0 gives zeros.  ``ValueError`` if the
-    shapes do not chain or a last axis is not unit-stride."""
+    shapes do not chain, a last axis is not unit-stride, or ``out`` shares memory with ``A`` or ``B``."""
     _matmul(A[:, 0:A.shape[1]], B[:, 0:B.shape[1]], out[:, 0:out.shape[1]])
 
 
