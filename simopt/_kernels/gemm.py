@@ -10,10 +10,12 @@ where ``fma(x, y, z)`` is ``x*y + z`` rounded once (IEEE 754-2008 fusedMultiplyA
 in ascending ``p`` with no reassociation, so ``out[i, :]`` is a function of ``A[i, :]`` and ``B`` alone: the
 same bits for any number of rows in the call, any position of the row, any other rows, and whatever
 register blocking the machine gets below (the blocking only decides which elements are computed side by
-side, never the order of one element's sum).  Special values follow IEEE arithmetic of that recurrence:
-a NaN in ``A[i, :]`` or ``B[:, j]``, a product ``0 * inf``, or infinities of both signs give NaN; an
-infinite product of one sign (with no NaN) gives that infinity; overflow of a finite sum gives +-inf.
-A NaN's payload bits are not part of the contract.
+side, never the order of one element's sum) -- even across machines, as the recurrence pins every
+rounding (a CPU without FMA instructions computes ``fma`` in software: slower, same bits).
+
+Special values follow IEEE arithmetic of that recurrence: a NaN in ``A[i, :]`` or ``B[:, j]``, a product
+``0 * inf``, or infinities of both signs give NaN; an infinite product of one sign (with no NaN) gives that
+infinity; overflow of a finite sum gives +-inf.  A NaN's payload bits are not part of the contract.
 
 Speed comes from a register-blocked micro-kernel (Goto & van de Geijn 2008, "Anatomy of high-performance
 matrix multiplication", ACM TOMS 34(3), §4-5): ``MR`` rows of ``A`` times ``NR`` columns of ``B`` are kept
@@ -27,9 +29,12 @@ stored, fewer rows run one at a time, and the last ``m mod NR`` columns use a ma
 All of them evaluate the same recurrence, so they give the same bits as the full tiles.  Nothing is
 allocated; the accumulators live in registers.
 
-Operands are 2-D float64 arrays whose last axis has unit stride (C-contiguous arrays, and row or column
-ranges of them such as ``E[:, s:e]``); rows may be any distance apart.  The memory ``out`` spans must not
-meet that of ``A`` or ``B``.  Single-threaded by design: the engine calls these from inside its ``prange`` over tiles.
+Entry points: :func:`matmul_rows` (dense, ``out = A @ B``), :func:`matmul_block` (one diagonal block,
+in place in the block's columns) and :func:`matmul_block_diagonal` (all blocks, stored flat with offsets
+as the engine keeps them).  Operands are 2-D float64 arrays whose last axis has unit stride (C-contiguous
+arrays, and row or column ranges of them such as ``E[:, s:e]`` or ``Z[r0:r1, step, :]``); rows may be any
+distance apart.  The memory ``out`` spans must not meet that of ``A`` or ``B``.  Single-threaded by
+design: the engine calls these from inside its ``prange`` over tiles.
 """
 from llvmlite import ir
 from numba import njit
