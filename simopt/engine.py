@@ -175,15 +175,25 @@ def _pool():
     return _POOL
 
 
-def _tile_ranges(ntiles: int):
+def _threads() -> int:
     import numba
-    n = max(1, min(numba.get_num_threads(), ntiles))
+    return max(1, numba.get_num_threads())
+
+
+def _tile_size(runs: int) -> int:
+    """Runs per tile: about one tile per thread, at most ``MAX_TILE`` (results do not depend on it)."""
+    return max(1, min(K.MAX_TILE, -(-runs // _threads())))
+
+
+def _tile_ranges(ntiles: int):
+    n = max(1, min(_threads(), ntiles))
     bounds = np.linspace(0, ntiles, n + 1).round().astype(int)
     return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
 def _run_tiles(fn, ntiles, args):
-    """``fn(lo, hi, *args)`` over disjoint tile ranges, one per thread (``fn`` releases the GIL)."""
+    """``fn(lo, hi, *args)`` over disjoint tile ranges, one per thread (``fn`` releases the GIL);
+    ``args`` starts with the tile size."""
     ranges = _tile_ranges(ntiles)
     if _will_compile(fn):
         _announce("simopt's run loop", _compile_estimate("loop", 20.0))
@@ -285,7 +295,7 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     xstar = np.ascontiguousarray(problem.xstar, dtype=np.float64)
     hd = hdiag if kind == K.DIAGONAL else np.ascontiguousarray(np.diag(problem.hessian()))
 
-    T = K.TILE
+    T = _tile_size(runs)
     Rp = -(-runs // T) * T
     E = np.zeros((Rp, d))
     E[:runs] = X0 - problem.xstar
@@ -333,7 +343,7 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
                 state = np.zeros((Rp, max(1, optimizer.state_size(d, nb))))
                 for t0 in range(0, steps, chunk):
                     k = min(chunk, steps - t0)
-                    args = (*problem_args, *noise_args, step_addr, point_addr, M, want_hutch, urng, work,
+                    args = (T, *problem_args, *noise_args, step_addr, point_addr, M, want_hutch, urng, work,
                             hp, lrs, t0, k, t0 + k == steps, state, active, f0, thresh, div_step,
                             x_at_div, xstar, hd, *rec_args, rec_sharp, want_bgn, want_x, want_sharp)
                     _run_tiles(run_chunk, Rp // T, args)
@@ -342,7 +352,7 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
             else:
                 _run_numpy(optimizer, problem, steps, lrs, problem_args, noise_args, rec_args, M, want_hutch,
                            urng, active, f0, thresh, div_step, x_at_div, rec_sharp, want_bgn, want_x,
-                           want_sharp, E, Rp, bar)
+                           want_sharp, E, Rp, T, bar)
     finally:
         if bar is not None:
             bar.close()
@@ -370,7 +380,7 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
 
 
 def _run_numpy(optimizer, problem, steps, lrs, problem_args, noise_args, rec_args, M, want_hutch, urng,
-               active, f0, thresh, div_step, x_at_div, rec_sharp, want_bgn, want_x, want_sharp, E, Rp, bar):
+               active, f0, thresh, div_step, x_at_div, rec_sharp, want_bgn, want_x, want_sharp, E, Rp, T, bar):
     """The step-by-step path of a rule with only NumPy steps (see ``simopt._kernels.evaluate``)."""
     from ._kernels.evaluate import evaluate_step
     d = E.shape[1]
@@ -384,9 +394,9 @@ def _run_numpy(optimizer, problem, steps, lrs, problem_args, noise_args, rec_arg
         update = t < steps
         if use_point and update:
             Y[...] = optimizer.reference_point(E, state, t + 1, float(lrs[t]), problem)
-        args = (*problem_args, *noise_args, M, want_hutch, urng, Y, use_point, t, update, active, f0,
+        args = (T, *problem_args, *noise_args, M, want_hutch, urng, Y, use_point, t, update, active, f0,
                 thresh, div_step, x_at_div, *rec_args, want_bgn, want_x, Gn, Hut)
-        _run_tiles(evaluate_step, E.shape[0] // K.TILE, args)
+        _run_tiles(evaluate_step, E.shape[0] // T, args)
         if not update:
             break
         before = E.copy() if (want_sharp and rec_pos[t] >= 0) else None

@@ -13,12 +13,11 @@ from simopt._kernels import tiles
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def evaluate_step(tile_lo, tile_hi, kind, E, hdiag, Hmat, bflat, boff, blk,
+def evaluate_step(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
                   nkind, dist, df, nscale, Amat, aflat, aoff, nrng,
                   M, want_hutch, urng, Y, use_point, t, update,
                   active, f0, thresh, div_step, x_at_div,
                   rec_pos, rec_loss, rec_gn, rec_bgn, rec_x, want_bgn, want_x, Gn, Hut):
-    T = tiles.TILE
     d = E.shape[1]
     for tile in range(tile_lo, tile_hi):
         r0 = tile * T

@@ -20,14 +20,13 @@ from simopt._kernels.callrule import call_point, call_step
 
 
 @njit(nogil=True, cache=True, error_model="numpy")
-def run_chunk(tile_lo, tile_hi, kind, E, hdiag, Hmat, bflat, boff, blk,
+def run_chunk(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
               nkind, dist, df, nscale, Amat, aflat, aoff, nrng,
               step_addr, point_addr, M, want_hutch, urng, work_size,
               hp, lrs, t0, K, final,
               state, active, f0, thresh, div_step, x_at_div, xstar, hd,
               rec_pos, rec_loss, rec_gn, rec_bgn, rec_x, rec_sharp,
               want_bgn, want_x, want_sharp):
-    T = tiles.TILE
     d = E.shape[1]
     n_eval = K + 1 if final else K
     noisy = nkind != tiles.NOISE_NONE or M > 1

@@ -1,10 +1,12 @@
 """What the run loop does to one tile of runs at one step, apart from the update rule.
 
-Runs are independent, so the engine works on *tiles* of ``TILE`` consecutive runs, in parallel.  Each
-helper here takes a tile's rows and touches nothing else, and its arithmetic for one run depends only on
-that run's own data: the gradient of a tile is one product per tile (``product``), computed with a fixed
-row count and BLAS pinned to one thread by the engine (OpenBLAS's rounding depends on its thread count and
-on the number of rows), so results are bit-identical whatever the thread count or the split of the runs.
+Runs are independent, so the engine works on *tiles* of consecutive runs, in parallel.  Each helper here
+takes a tile's rows and touches nothing else, and its arithmetic for one run depends only on that run's
+own data: the gradient of a tile is one product per tile (``product``) by the compiled GEMM of
+``simopt._kernels.gemm``, whose every output row is a fixed function of that row (a fused multiply-add
+recurrence in a fixed order) -- unlike OpenBLAS, whose rounding depends on its thread count and on the
+number of rows.  So results are bit-identical whatever the tile size, the thread count or the split of the
+runs, and a tile can be as large as the batch.
 
 Everything works on the error ``e = x - x*``: the gradient is ``H e``, the loss ``0.5 e.g``.
 Problem kinds, noise kinds and distributions are small integer codes shared with ``simopt.engine``.
@@ -15,8 +17,10 @@ import numpy as np
 from numba import njit
 
 from simopt._kernels import rng
+from simopt._kernels.gemm import matmul_block_diagonal, matmul_rows
 
-TILE = 8
+#: the most runs one tile holds (the engine splits the runs into about one tile per thread)
+MAX_TILE = 64
 
 DIAGONAL = 0
 BLOCK = 1
@@ -33,17 +37,12 @@ DIST_T = 1
 
 @njit(cache=True, error_model="numpy")
 def product(kind, Et, hdiag, Hmat, bflat, boff, blk, out):
-    """out = Et @ H for one tile (Et: TILE x d, C-contiguous)."""
+    """out = Et @ H for one tile (Et: rows x d, C-contiguous)."""
     T, d = Et.shape
     if kind == DENSE:
-        out[:, :] = np.dot(Et, Hmat)
+        matmul_rows(Et, Hmat, out)
     elif kind == BLOCK:
-        for b in range(blk.shape[0] - 1):
-            s, e = blk[b], blk[b + 1]
-            n = e - s
-            Hb = bflat[boff[b]:boff[b] + n * n].reshape((n, n))
-            tmp = np.ascontiguousarray(Et[:, s:e])
-            out[:, s:e] = np.dot(tmp, Hb)
+        matmul_block_diagonal(Et, bflat, boff, blk, out)
     else:
         for i in range(T):
             for j in range(d):
@@ -174,14 +173,9 @@ def add_noise(nkind, dist, df, nscale, Amat, aflat, aoff, blk, nrng, r0, active,
                     Gn[i, m, j] = G[i, j] + nscale[j] * Zt[i, j]
         return
     if nkind == NOISE_MATRIX:
-        Xi[:, :] = np.dot(Zt, Amat)
+        matmul_rows(Zt, Amat, Xi)
     else:
-        for b in range(blk.shape[0] - 1):
-            s, e = blk[b], blk[b + 1]
-            n = e - s
-            Ab = aflat[aoff[b]:aoff[b] + n * n].reshape((n, n))
-            tmp = np.ascontiguousarray(Zt[:, s:e])
-            Xi[:, s:e] = np.dot(tmp, Ab)
+        matmul_block_diagonal(Zt, aflat, aoff, blk, Xi)
     for i in range(T):
         if active[r0 + i]:
             for j in range(d):
