@@ -6,7 +6,7 @@ import time
 
 
 def _names():
-    from paper_repro import REPRODUCTIONS
+    from .paper_repro import REPRODUCTIONS
     return REPRODUCTIONS
 
 
@@ -22,7 +22,7 @@ def gallery_markdown(figdir="figures") -> str:
             continue
         with open(path) as f:
             doc = json.load(f)
-        mod = importlib.import_module(f"paper_repro.{n}")
+        mod = importlib.import_module(f"simopt.paper_repro.{n}")
         first = (mod.__doc__ or "").strip().splitlines()[0]
         lines.append(f"### {n} — {doc['title']}\n")
         lines.append(f"*{doc['source']}.* {first}\n")
@@ -48,7 +48,7 @@ def _run(args) -> int:
         return 0
     if args.target == "list":
         for n in names:
-            mod = importlib.import_module(f"paper_repro.{n}")
+            mod = importlib.import_module(f"simopt.paper_repro.{n}")
             print(f"{n:28s} {(mod.__doc__ or '').strip().splitlines()[0]}")
         return 0
     todo = names if args.target == "all" else [args.target]
@@ -62,7 +62,7 @@ def _run(args) -> int:
     for n in todo:
         t = time.perf_counter()
         try:
-            code = importlib.import_module(f"paper_repro.{n}").main(extra)
+            code = importlib.import_module(f"simopt.paper_repro.{n}").main(extra)
         except Exception as e:  # a crash is a failed reproduction, the others still run
             print(f"{n}: crashed: {type(e).__name__}: {e}")
             code = 1
