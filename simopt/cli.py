@@ -176,5 +176,6 @@ def main(argv=None) -> int:
         return USAGE_ERROR
 
 
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+if __name__ == "__main__":  # pragma: no cover  (python -m simopt.cli: the package's own classes)
+    from simopt.cli import main as _main
+    sys.exit(_main())
