@@ -83,6 +83,7 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)
 
     def error(self, message):
+        """Print the usage error as one line on stderr and exit with status 2."""
         cmd = self.prog
         where = cmd[len("simopt "):] + ": " if cmd.startswith("simopt ") else ""
         self.exit(USAGE_ERROR, f"simopt: error: {where}{message} (see '{cmd} --help')\n")

@@ -10,6 +10,16 @@ File format (``.npz``, read with ``allow_pickle=False``: loading a file never ru
   format's name and version, ``simopt.Result/1``.
 
 Arrays keep their dtype and shape exactly, so a loaded result is bit-identical to the saved one.
+
+>>> import os, tempfile
+>>> import simopt
+>>> res = simopt.run(simopt.quadratic([0.5, 1.0]), simopt.optim.sgd(0.5), steps=20, runs=2, seed=0)
+>>> path = res.save(os.path.join(tempfile.mkdtemp(), "run"))      # Result.save -> save
+>>> path.name
+'run.npz'
+>>> back = simopt.Result.load(path)
+>>> bool((back.loss == res.loss).all()), back.meta == res.meta
+(True, True)
 """
 from __future__ import annotations
 

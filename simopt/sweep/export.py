@@ -161,7 +161,12 @@ def long_columns(source) -> list[str]:
 def log_steps(steps, per_decade: int = PER_DECADE) -> np.ndarray:
     """Indices into the recorded ``steps`` (ascending) nearest to a log-spaced grid of about
     ``per_decade`` points per decade from the first recorded step after 0 to the last, plus step 0
-    and the last record: the records a log-x curve needs.  ``per_decade=None`` keeps every record."""
+    and the last record: the records a log-x curve needs.  ``per_decade=None`` keeps every record.
+
+    >>> steps = np.arange(0, 1001, 10)
+    >>> steps[log_steps(steps, per_decade=3)].tolist()
+    [0, 10, 20, 50, 100, 220, 460, 1000]
+    """
     steps = np.asarray(steps)
     n = steps.size
     if per_decade is None or n <= 2:
