@@ -246,3 +246,15 @@ def test_commands_still_work(store, capsys, tmp_path):
     assert main(["sweep", "export", str(store), "--out", str(tmp_path), "--no-parquet",
                  "--tables", "summary"]) == 0
     assert json.dumps(sorted(os.listdir(tmp_path))) == '["summary.csv"]'
+
+
+def test_repro_runs_from_any_directory(tmp_path):
+    """The reproductions ship inside the package (simopt.paper_repro), not as a top-level
+    ``paper_repro`` that only resolves from the repository root."""
+    p = subprocess.run([sys.executable, "-m", "simopt.cli", "repro", "list"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert "zhang2024_quadratic" in p.stdout and len(p.stdout.splitlines()) == 7
+    p = subprocess.run([sys.executable, "-c", "import paper_repro"], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode != 0 and "No module named 'paper_repro'" in p.stderr
