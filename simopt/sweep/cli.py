@@ -81,9 +81,13 @@ def _dask_client(address, timeout):
 
 
 def _run(args) -> int:
+    from ..cli import CLIError
     from .runner import run_sweep
-    from .spec import load
-    spec = load(args.config)  # SpecError / OSError: one line from the entry point
+    from .spec import SpecError, load
+    try:
+        spec = load(args.config)
+    except SpecError as e:
+        raise CLIError(f"invalid spec {args.config}: {e}") from None
     _writable_dir(args.out, "--out")
     client = None
     dask = args.dask
