@@ -33,7 +33,6 @@ source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build", "README.md", "_ext"]
 myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence"]
-suppress_warnings = ["myst.xref_missing"] if os.environ.get("SIMOPT_DOCS_LENIENT") else []
 
 # every reference to a Python object must resolve: a docstring that names a missing function fails -W
 nitpicky = True

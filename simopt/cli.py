@@ -37,8 +37,8 @@ USAGE_ERROR = 2
 
 DEBUG_ENV = "SIMOPT_DEBUG"
 
-DOCS_HINT = ("Documentation: the docs/ folder of the source repository (build it with "
-             "`sphinx-build docs docs/_build`); `simopt COMMAND --help` for each command.")
+DOCS_HINT = ("Documentation: the docs/ folder of the source repository (pip install '.[docs]' && "
+             "sphinx-build -b html docs docs/_build/html); `simopt COMMAND --help` for each command.")
 
 
 class CLIError(Exception):
