@@ -1,6 +1,7 @@
 """Result.save / Result.load round-trip bit-identically without pickle; to_dataframe is the long
 form of the arrays; plot draws the median and IQR band of plotting.band."""
 import json
+import warnings
 import zipfile
 
 import numpy as np
@@ -102,7 +103,10 @@ def test_plot_draws_the_median_and_the_iqr(res):
         (line,) = ax.get_lines()
         Y = np.where(np.isfinite(res.loss), res.loss, np.nan)
         ok = np.any(np.isfinite(Y), axis=0)
-        np.testing.assert_allclose(line.get_ydata(), np.nanmedian(Y, axis=0)[ok])
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)   # steps where every run diverged
+            med = np.nanmedian(Y, axis=0)
+        np.testing.assert_allclose(line.get_ydata(), med[ok])
         assert ax.get_yscale() == "log" and len(ax.collections) == 1     # the IQR band
         plt.close(fig)
     ax = res.plot(metric="grad_norm", relative=True)
