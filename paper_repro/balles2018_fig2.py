@@ -39,7 +39,7 @@ import numpy as np
 import simopt
 from simopt import noise as nz
 from simopt import optim, spectra
-from paper_repro._common import Report, parse_args
+from ._common import Report, parse_args
 
 NAME = "balles2018_fig2"
 

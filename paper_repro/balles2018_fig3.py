@@ -31,7 +31,7 @@ import numpy as np
 from scipy.optimize import minimize_scalar
 
 import simopt
-from paper_repro._common import Report, parse_args
+from ._common import Report, parse_args
 
 NAME = "balles2018_fig3"
 

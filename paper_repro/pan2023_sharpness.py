@@ -48,7 +48,7 @@ import numpy as np
 
 import simopt
 from simopt import noise, optim, spectra
-from paper_repro._common import Report, parse_args
+from ._common import Report, parse_args
 
 NAME = "pan2023_sharpness"
 

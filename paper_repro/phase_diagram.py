@@ -65,7 +65,7 @@ import time
 import numpy as np
 
 from simopt import plotting, sweep
-from paper_repro._common import Report, parse_args
+from ._common import Report, parse_args
 
 NAME = "phase_diagram"
 TITLE = ("Adaptive advantage log10(T_SGD+m/T_Adam) and log10(T_GD/T_sign) at tuned lr over block "

@@ -37,7 +37,7 @@ from scipy.stats import spearmanr
 
 import simopt
 from simopt import plotting, theory
-from paper_repro._common import Report, parse_args
+from ._common import Report, parse_args
 
 NAME = "tomihari2025_heterogeneity"
 TITLE = ("GD(1/L_G) vs sign descent(|g|_1/U_inf) across block heterogeneity: Fig. 1 analogue, "

@@ -47,7 +47,7 @@ import numpy as np
 
 import simopt
 from simopt import optim, spectra, theory
-from paper_repro._common import Report, parse_args
+from ._common import Report, parse_args
 
 NAME = "zhang2024_quadratic"
 

@@ -106,8 +106,8 @@ def _handler(args) -> int:
     try:
         path = find_script(args.script)
     except FileNotFoundError as e:
-        print(e, file=sys.stderr)
-        return 2
+        from .cli import CLIError
+        raise CLIError(str(e).removeprefix("simopt bench: ")) from None
     module = load_script(path)
     return int(module.run_from_args(args, prog="simopt bench") or 0)
 
@@ -116,6 +116,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "bench", help="time simopt against plain NumPy, PyTorch and JAX and this machine's limits",
         description="Time simopt's engine against plain NumPy, PyTorch and JAX on the benchmark "
-                    "cases, next to this machine's GEMM and normal-RNG limits; writes a Markdown report.")
+                    "cases, next to this machine's GEMM and normal-RNG limits; writes a Markdown report.  "
+                    "Needs a source checkout (the benchmark script is not installed) and, for the "
+                    "peers, torch and jax.")
     add_arguments(p)
     p.set_defaults(func=_handler)

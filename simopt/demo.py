@@ -19,7 +19,8 @@ METHODS = {"SGD": optim.sgd, "sign": optim.sign, "Adam": optim.adam}
 
 
 def _add_args(ap):
-    ap.add_argument("--out", default="figures/demo.png", help="output path (.png and .pdf are written)")
+    ap.add_argument("--out", default="figures/demo.png", metavar="PNG",
+                    help="output path (a .png and a .pdf are written)")
     ap.add_argument("--quick", action="store_true", help="small sizes (seconds)")
     return ap
 
@@ -54,5 +55,5 @@ def _demo(a) -> int:
 
 def register(sub):
     p = sub.add_parser("demo", help="SGD vs sign descent vs Adam, axis-aligned vs rotated (a first figure)",
-                       description=__doc__.splitlines()[0])
+                       description=__doc__.replace("``", ""))
     _add_args(p).set_defaults(func=_demo)

@@ -57,6 +57,31 @@ def band(ax, x, Y, label=None, color=None, q=(0.25, 0.75), log=True, **kw):
     return line
 
 
+def plot_result(result, ax=None, metric="loss", *, relative=False, label=None, color=None,
+                q=(0.25, 0.75), log=True, **kw):
+    """Draw a :class:`simopt.Result` with :func:`band`: the median over runs of ``metric``
+    (``"loss"``: f(x_t) - f*, or ``"grad_norm"``) against the step, with the ``q`` quantile band
+    (the inter-quartile range by default), on a log y axis.  ``relative=True`` divides each run by
+    its initial value.  Diverged runs drop out of the steps where they are infinite.  Draws into
+    ``ax`` (a new figure in the house style when None) and returns ``ax``."""
+    if metric not in ("loss", "grad_norm"):
+        raise ValueError(f"metric: expected 'loss' or 'grad_norm', got {metric!r}")
+    Y = np.asarray(getattr(result, metric), dtype=float)
+    if relative:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            Y = Y / Y[:, :1]
+    if ax is None:
+        with style() as plt:
+            _, ax = plt.subplots(figsize=(4.0, 2.8))
+    band(ax, result.steps, Y, label=label, color=color, q=q, log=log, **kw)
+    ax.set_xlabel("step")
+    names = {"loss": "$f(x_t) - f^*$", "grad_norm": r"$\|\nabla f(x_t)\|$"}
+    ax.set_ylabel(names[metric] + (" (relative)" if relative else ""))
+    if label is not None:
+        ax.legend()
+    return ax
+
+
 def mean_std_band(ax, x, Y, label=None, color=None, log=True, **kw):
     """Mean over runs with a +-1 standard-deviation band (Balles & Hennig's figure convention)."""
     Y = np.asarray(Y, dtype=float)

@@ -1,4 +1,6 @@
-"""``simopt repro list | NAME | all | gallery [--quick] [--out DIR]``: run the paper reproductions.
+"""``simopt repro list | NAME | all | gallery [--quick] [--out DIR] [--seed N]``: run the paper
+reproductions (``simopt.paper_repro``), each of which checks its paper's claims and writes a figure and a
+JSON report.
 
 The exit code of ``simopt repro NAME`` or ``all`` is 0 exactly when every *paper* claim of the
 reports written by the run came out as its report declares, and no reproduction crashed
@@ -17,7 +19,7 @@ from .claims.report import exit_code, normalize_claim, tally
 
 
 def _names():
-    from paper_repro import REPRODUCTIONS
+    from .paper_repro import REPRODUCTIONS
     return REPRODUCTIONS
 
 
@@ -63,7 +65,7 @@ def gallery_markdown(figdir="figures") -> str:
         with open(path) as f:
             doc = json.load(f)
         docs.append(doc)
-        mod = importlib.import_module(f"paper_repro.{n}")
+        mod = importlib.import_module(f"simopt.paper_repro.{n}")
         first = (mod.__doc__ or "").strip().splitlines()[0]
         lines.append(f"### {n} — {doc['title']}\n")
         lines.append(f"*{doc['source']}.* {first}\n")
@@ -122,13 +124,14 @@ def _run(args) -> int:
         return 0
     if args.target == "list":
         for n in names:
-            mod = importlib.import_module(f"paper_repro.{n}")
+            mod = importlib.import_module(f"simopt.paper_repro.{n}")
             print(f"{n:28s} {(mod.__doc__ or '').strip().splitlines()[0]}")
         return 0
     todo = names if args.target == "all" else [args.target]
     if args.target not in ("all",) and args.target not in names:
-        print(f"unknown reproduction {args.target!r}; `simopt repro list` shows them")
-        return 2
+        from .cli import CLIError
+        raise CLIError(f"repro: unknown reproduction {args.target!r}; expected list, all, gallery "
+                       f"or one of: {', '.join(names)}")
     extra = (["--quick"] if args.quick else []) + ["--out", args.out]
     if args.seed is not None:
         extra += ["--seed", str(args.seed)]
@@ -139,7 +142,7 @@ def _run(args) -> int:
         before = _stamp(path)
         ok = True
         try:
-            importlib.import_module(f"paper_repro.{n}").main(extra)
+            importlib.import_module(f"simopt.paper_repro.{n}").main(extra)
         except Exception as e:  # a crash is a failed reproduction, the others still run
             print(f"{n}: crashed: {type(e).__name__}: {e}")
             ok = False
@@ -155,14 +158,20 @@ def _run(args) -> int:
 
 
 def register(sub):
-    p = sub.add_parser("repro", help="reproduce the papers' figures and check their claims",
-                       description="Run one reproduction, all of them, or list them.  Exit code 0 "
-                                   "exactly when every paper claim comes out as its report declares.")
-    p.add_argument("target", help="'list', 'all', a reproduction name, or 'gallery' (print the README "
-                                  "gallery from the reports in --out)")
+    from .paper_repro import REPRODUCTIONS
+    p = sub.add_parser(
+        "repro", help="reproduce the papers' figures and check their claims",
+        description="Run one reproduction or all of them: each writes <name>.png/.pdf/.json into "
+                    "--out and prints every claim with its verdict, interval and status.  Exit status "
+                    "0 exactly when every paper claim comes out as its report declares, 1 otherwise, 2 "
+                    "for misuse.\n\nReproductions: " + ", ".join(REPRODUCTIONS) + ".")
+    p.add_argument("target", metavar="TARGET",
+                   help="'list' (name and one line each), 'all', a reproduction name, or 'gallery' "
+                        "(print the README's gallery section from the reports in --out)")
     p.add_argument("--quick", action="store_true", help="CI size (each well under a minute)")
     p.add_argument("--out", default=None,
                    help="output directory (default figures/, or figures/quick/ with --quick so the "
                         "gallery's full-size figures are not overwritten)")
-    p.add_argument("--seed", type=int, default=None, help="base seed (default: each script's own)")
+    p.add_argument("--seed", type=int, default=None, metavar="N",
+                   help="base seed of the problems and runs (default: each script's own)")
     p.set_defaults(func=_run)

@@ -165,3 +165,28 @@ class Result:
         return (f"Result(runs={self.runs}, steps={self.n_steps}, records={self.steps.size}, "
                 f"diverged={int(self.diverged.sum())}, "
                 f"median final loss={np.median(self.loss[:, -1]):.3g})")
+
+    # -- saving, tables and figures (implemented in simopt.result_io and simopt.plotting) --------
+    def save(self, path):
+        """Write this result to an ``.npz`` file (arrays + JSON meta, no pickle); returns the path.
+        See :mod:`simopt.result_io` for the format."""
+        from . import result_io
+        return result_io.save(self, path)
+
+    @classmethod
+    def load(cls, path) -> "Result":
+        """Read a result written by :meth:`save` (``allow_pickle=False``)."""
+        from . import result_io
+        return result_io.load(path)
+
+    def to_dataframe(self):
+        """Long format, one row per (run, recorded step), as a pandas DataFrame
+        (:func:`simopt.result_io.to_dataframe`)."""
+        from . import result_io
+        return result_io.to_dataframe(self)
+
+    def plot(self, ax=None, metric="loss", **kwargs):
+        """Median and inter-quartile band over runs against the step
+        (:func:`simopt.plotting.plot_result`); returns the axes."""
+        from . import plotting
+        return plotting.plot_result(self, ax=ax, metric=metric, **kwargs)

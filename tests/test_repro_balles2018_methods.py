@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from paper_repro import balles2018_methods as repro
+from simopt.paper_repro import balles2018_methods as repro
 
 pytestmark = pytest.mark.slow
 

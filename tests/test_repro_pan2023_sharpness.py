@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import simopt
-from paper_repro import pan2023_sharpness as pan
+from simopt.paper_repro import pan2023_sharpness as pan
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from paper_repro import phase_diagram as mod
+from simopt.paper_repro import phase_diagram as mod
 
 CLAIM_IDS = [f"{c}[{m['key']}]" for m in mod.MAPS
              for c in ("C1_max_at_h1_theta0", "C2_shrinks_with_rotation",

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from paper_repro import tomihari2025_heterogeneity as mod
+from simopt.paper_repro import tomihari2025_heterogeneity as mod
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import simopt
-from paper_repro import zhang2024_quadratic as zq
+from simopt.paper_repro import zhang2024_quadratic as zq
 
 CLAIM_IDS = [
     "Case 1: GD much worse", "Case 2: GD similar", "Case 3: GD much worse", "Case 4: GD similar",

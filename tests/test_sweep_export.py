@@ -24,7 +24,7 @@ def swept(tmp_path_factory):
 
 
 def test_long_csv_rows_equal_the_stored_arrays(swept):
-    paths = write_csv(swept)
+    paths = write_csv(swept, steps="all")
     store = Store(swept)
     spec = store.read_spec()
     with open(paths["long"], newline="") as f:
@@ -74,7 +74,7 @@ def test_dataframes_when_pandas_is_installed(swept, tmp_path):
     pd = pytest.importorskip("pandas")
     df = to_dataframe(swept, "long")
     assert len(df) == len(list(long_rows(swept)))
-    assert df.groupby("optimizer.lr")["loss"].count().to_dict() == {0.5: 66, 2.5: 66}
+    assert df.groupby("optimizer.lr", observed=True)["loss"].count().to_dict() == {0.5: 66, 2.5: 66}
     s = to_dataframe(swept, "summary")
     assert (s["status"] == "failed").sum() == 4
     assert isinstance(to_dataframe(swept, "tuning"), pd.DataFrame)

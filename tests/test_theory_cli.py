@@ -33,6 +33,6 @@ def test_bounds_verb_sgd_and_errors(capsys):
     out = capsys.readouterr().out
     assert rc == 0 and "T(eps) of mean" in out
     assert main(["bounds", "sgd", "--runs", "10"]) == 2            # no noise: a clear error
-    assert "noise" in capsys.readouterr().out
+    assert "noise" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["bounds", "newton"])

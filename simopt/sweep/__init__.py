@@ -1,11 +1,23 @@
 """Parameter sweeps: problems × optimizers × learning-rate grid × seeds, run locally or on Dask,
 stored crash-safely, resumed, tuned and exported.
 
+>>> import tempfile
 >>> from simopt import sweep
->>> spec = sweep.load("examples/sweep_small.toml")          # or sweep.parse({...})
->>> report = sweep.run_sweep(spec, "out/", workers=2)       # resumes if out/ has results
->>> best = sweep.tune("out/")                               # best lr per (problem, optimizer)
->>> sweep.export_csv("out/")                                # long.csv, summary.csv, tuning.csv
+>>> spec = sweep.parse({"steps": 50, "runs": 2, "seeds": [0, 1],          # or sweep.load("spec.toml")
+...                     "problems": [{"type": "quadratic", "eigvals": [0.1, 1.0]}],
+...                     "optimizers": [{"name": "sgd", "lr": [0.1, 0.5, 1.0]}]})
+>>> len(spec.cells)                                    # 1 problem x 3 lrs x 2 seeds
+6
+>>> out = tempfile.mkdtemp()
+>>> report = sweep.run_sweep(spec, out, workers=1, quiet=True)   # resumes if out holds results
+>>> report.ok
+True
+>>> [(t.best_lr, t.edge) for t in sweep.tune(out)]     # best lr per (problem, optimizer)
+[(1.0, 'high')]
+>>> sorted(sweep.export(out, parquet=False))           # long, best_lr, summary, tuning tables
+['best_lr', 'long', 'summary', 'tuning']
+
+The spec format is described on the documentation's "Sweep spec format" page.
 
 Modules: :mod:`.spec` (format, validation, content hashes), :mod:`.executors` (serial, local
 pool, Dask), :mod:`.store` (atomic, resumable directory), :mod:`.runner` (``run_sweep``),

@@ -4,14 +4,14 @@ against the engine.
 Every statement implemented here is proved in theory_notes.md (cited by section in each docstring) and
 is the quadratic case of a mechanism one of the seed papers names: Pan & Li (2023, directional
 sharpness), Tomihari & Sato (2025, gradient heterogeneity; their exact Def. 4.4–4.6 and Thm 4.7/4.9
-constants are NOT available [NF], so simopt checks the derivations of theory_notes §2 B–D instead),
+constants are NOT available [NF], so simopt checks the derivations of theory_notes.md §2B–D instead),
 Zhang et al. (2024, block-heterogeneous Hessians and Adam with β1 = 0, β2 = 1), Balles & Hennig (2018,
 sign and variance adaptation) and the noisy quadratic model (Zhang et al. 2019).
 
 - :mod:`simopt.theory.metrics` — §1 quantities (sharpness, block gradient norms, h_G, L_G, L_P, ψ,
   μ_∞, U_∞, κ̃, block-spectrum JS distance), vectorised over batches of points;
-- :mod:`simopt.theory.bounds` — §2 A–E, §3 H per-step contractions and T_bound(ε);
-- :mod:`simopt.theory.expectations` — §3 F–G exact expectations, §4 variance-adaptation factors;
+- :mod:`simopt.theory.bounds` — §2A–E, §3H per-step contractions and T_bound(ε);
+- :mod:`simopt.theory.expectations` — §3F–G exact expectations, §4 variance-adaptation factors;
 - :func:`check` — runs the engine and reports measured T(ε) against T_bound(ε) and every per-step
   guarantee (``simopt bounds ...`` on the command line).
 """

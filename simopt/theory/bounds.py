@@ -1,4 +1,4 @@
-"""Guaranteed per-step contractions and iteration-complexity bounds (theory_notes.md §2 A–E, §3 H).
+"""Guaranteed per-step contractions and iteration-complexity bounds (theory_notes.md §2A–E, §3H).
 
 All statements are for f(x) = ½(x − x*)ᵀH(x − x*) and follow from the exact one-step identity
 
@@ -128,13 +128,13 @@ def gd_lg_next_loss(problem, X) -> np.ndarray:
 
 
 def gd_lg_contraction(problem, X) -> np.ndarray:
-    """Per-step guaranteed factor of §2B at x: 1 − μ / L_G(x) (uses ‖g‖² ≥ 2μ f)."""
+    """Per-step guaranteed factor of theory_notes.md §2B at x: 1 − μ / L_G(x) (uses ‖g‖² ≥ 2μ f)."""
     _require_block_diagonal(problem, "the gradient-weighted step bound (theory_notes §2B)")
     return 1.0 - float(problem.mu) / _m.gradient_weighted_smoothness(problem, X)
 
 
 def gd_lg_bound(problem, eps) -> Bound:
-    """A-priori bound for §2B: L_G ≤ L, so every step contracts by at least 1 − 1/κ and
+    """A-priori bound for theory_notes.md §2B: L_G ≤ L, so every step contracts by at least 1 − 1/κ and
     T(ε) ≤ ⌈ln(1/ε)/(−ln(1 − 1/κ))⌉.  The realised per-step factors 1 − μ/L_G(x_t) are smaller when the
     gradient's mass avoids the high-curvature blocks (the price of gradient heterogeneity, Tomihari &
     Sato 2025; their Thm 4.7 constants are [NF])."""
@@ -154,7 +154,7 @@ def sign_next_loss(problem, X) -> np.ndarray:
 
 
 def sign_contraction(problem) -> float:
-    """Per-step factor of §2C: 1 − μ_∞/U_∞ (uses f ≤ ‖g‖₁²/(2μ_∞))."""
+    """Per-step factor of theory_notes.md §2C: 1 − μ_∞/U_∞ (uses f ≤ ‖g‖₁²/(2μ_∞))."""
     return 1.0 - _m.linf_strong_convexity(problem) / _m.linf_smoothness(problem)
 
 
@@ -206,10 +206,10 @@ def sgd_noise_level(problem, cov=None) -> float:
 
 
 def sgd_noise_curve(problem, lr, steps, f0=None, cov=None):
-    """The §3H envelope E f(x_t) ≤ (1 − ημ)^t f(x_0) + ηV/(2μ), t = 0..steps (η ≤ 1/L required)."""
+    """The theory_notes.md §3H envelope E f(x_t) ≤ (1 − ημ)^t f(x_0) + ηV/(2μ), t = 0..steps (η ≤ 1/L required)."""
     eta = check_positive_scalar(lr, "lr")
     if eta > 1.0 / float(problem.L) * (1.0 + 1e-12):
-        raise ValueError(f"lr: the §3H bound needs lr <= 1/L = {1.0 / float(problem.L):.6g}, got {eta}")
+        raise ValueError(f"lr: the theory_notes.md §3H bound needs lr <= 1/L = {1.0 / float(problem.L):.6g}, got {eta}")
     V = sgd_noise_level(problem, cov)
     f0 = float(problem.f0) if f0 is None else check_nonneg_scalar(f0, "f0")
     t = np.arange(int(steps) + 1, dtype=np.float64)
@@ -224,7 +224,7 @@ def sgd_noise_bound(problem, lr, eps, f0=None, cov=None) -> Bound:
     eta = check_positive_scalar(lr, "lr")
     eps = _check_eps(eps)
     if eta > 1.0 / float(problem.L) * (1.0 + 1e-12):
-        raise ValueError(f"lr: the §3H bound needs lr <= 1/L = {1.0 / float(problem.L):.6g}, got {eta}")
+        raise ValueError(f"lr: the theory_notes.md §3H bound needs lr <= 1/L = {1.0 / float(problem.L):.6g}, got {eta}")
     V = sgd_noise_level(problem, cov)
     mu = float(problem.mu)
     f0 = float(problem.f0) if f0 is None else check_positive_scalar(f0, "f0")

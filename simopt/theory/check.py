@@ -41,6 +41,7 @@ from . import metrics as _m
 
 __all__ = ["check", "BoundReport", "METHODS", "advantage_rank_correlation"]
 
+#: the claims ``check`` can hold a run to: ``{method: (section of theory_notes.md, statement)}``
 METHODS = {
     "gd": ("2A", "GD, fixed step (default 1/L): f(x_t+1) <= rho(eta)^2 f(x_t)"),
     "gd_opt": ("2A", "GD, fixed step 2/(L+mu): f(x_t+1) <= ((k-1)/(k+1))^2 f(x_t)"),
@@ -586,7 +587,7 @@ def check(problem, method: str, eps: float = 1e-3, runs: int = 1, seed: int = 0,
 
 
 def advantage_rank_correlation(predicted, measured) -> float:
-    """Spearman rank correlation of the §2D predicted advantage (trajectory mean of ψ·L_G/L_P) with the
+    """Spearman rank correlation of the theory_notes.md §2D predicted advantage (trajectory mean of ψ·L_G/L_P) with the
     measured T_GD/T_sign, over runs or over the points of a sweep (theory_notes §2D: a prediction to
     report, not a pass/fail).  Pairs with a non-finite entry are dropped; NaN with fewer than 3 pairs
     or a constant input."""

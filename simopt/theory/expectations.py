@@ -313,14 +313,14 @@ def adam_implicit_factor(eta):
 
 
 def scaled_gradient_mse(gamma, p, sigma):
-    """E(γ p̂ − p)² = (γ − 1)² p² + γ² σ² for E p̂ = p, Var p̂ = σ² (expanding the square; §4)."""
+    """E(γ p̂ − p)² = (γ − 1)² p² + γ² σ² for E p̂ = p, Var p̂ = σ² (expanding the square; theory_notes.md §4)."""
     g = np.asarray(gamma, dtype=np.float64)
     return (g - 1.0) ** 2 * np.asarray(p, dtype=np.float64) ** 2 + g * g * np.asarray(sigma) ** 2
 
 
 def sign_mse(gamma, rho):
     """E(γ sign(p̂) − sign(p))² = γ² − 2γ(2ρ − 1) + 1 for p ≠ 0 and p̂ ≠ 0 a.s., ρ = P[sign p̂ = sign p]
-    (expanding the square; §4).  Minimised at γ = 2ρ − 1."""
+    (expanding the square; theory_notes.md §4).  Minimised at γ = 2ρ − 1."""
     g = np.asarray(gamma, dtype=np.float64)
     r = np.asarray(rho, dtype=np.float64)
     return g * g - 2.0 * g * (2.0 * r - 1.0) + 1.0

@@ -195,7 +195,7 @@ def condition_numbers(problem) -> dict:
 
 
 def decrease_ratio_sign_vs_gd(problem, X) -> np.ndarray:
-    """Ratio of the guaranteed one-step decreases of sign descent (§2C) and gradient-weighted GD (§2B)
+    """Ratio of the guaranteed one-step decreases of sign descent (theory_notes.md §2C) and gradient-weighted GD (§2B)
     at x (theory_notes §2D):
 
         [‖g‖₁² / (2 U_∞)] / [‖g‖² / (2 L_G(x))] = ψ(g) · P · L_G(x) / U_∞,
@@ -333,7 +333,7 @@ def block_spectrum_js(spectra, bandwidth: float = JS_BANDWIDTH,
 
 # ------------------------------------------------------------------------------------------------
 def trajectory_metrics(problem, X) -> dict:
-    """All point-dependent §1 metrics along recorded iterates ``X`` of shape ``(..., d)`` (e.g. the
+    """All point-dependent theory_notes.md §1 metrics along recorded iterates ``X`` of shape ``(..., d)`` (e.g. the
     ``records["x"]`` of ``simopt.run(..., record=("x",))``, shape ``(runs, n_rec, d)``).
 
     Returns a dict of arrays of the batch shape: ``loss``, ``grad_norm``, ``grad_l1``,
@@ -370,7 +370,7 @@ def trajectory_metrics(problem, X) -> dict:
 
 
 def along(problem, optimizer, steps, runs: int = 1, seed: int = 0, record_every: int = 1, x0=None):
-    """Run ``simopt.run`` recording the iterates and return every §1 metric along the trajectories:
+    """Run ``simopt.run`` recording the iterates and return every theory_notes.md §1 metric along the trajectories:
     the dict of :func:`trajectory_metrics` on ``records["x"]`` (arrays of shape ``(runs, n_rec)``, or
     ``(runs, n_rec, n_blocks)`` for ``block_grad_norms``) plus ``steps`` (the recorded step indices)
     and ``sharpness``, the engine's own directional sharpness of the update taken at each record
