@@ -13,7 +13,7 @@ import simopt
 import simopt.repro_cli
 from simopt import claims
 from simopt.claims import ClaimResult, Report, exit_code, tally
-from paper_repro._common import Report as ReproReport
+from simopt.paper_repro._common import Report as ReproReport
 
 
 def result(id, overall="HOLDS", expected="HOLDS", kind="paper", verdict=None, variants=None,
@@ -98,7 +98,7 @@ def fake_reproductions(monkeypatch):
     outcomes = {}
 
     def make(name):
-        mod = types.ModuleType(f"paper_repro.{name}")
+        mod = types.ModuleType(f"simopt.paper_repro.{name}")
         mod.__doc__ = f"{name}: a synthetic reproduction."
 
         def main(argv):
@@ -114,7 +114,7 @@ def fake_reproductions(monkeypatch):
 
     names = ("fake_one", "fake_two")
     for n in names:
-        monkeypatch.setitem(sys.modules, f"paper_repro.{n}", make(n))
+        monkeypatch.setitem(sys.modules, f"simopt.paper_repro.{n}", make(n))
     monkeypatch.setattr(simopt.repro_cli, "_names", lambda: names)
     return outcomes
 
@@ -145,7 +145,7 @@ def test_gallery_table_has_verdict_interval_variants_and_kind(fake_reproductions
     fake_reproductions["fake_two"] = [result("c")]
     out = tmp_path / "g"
     for n in ("fake_one", "fake_two"):
-        sys.modules[f"paper_repro.{n}"].main(["--quick", "--out", str(out)])
+        sys.modules[f"simopt.paper_repro.{n}"].main(["--quick", "--out", str(out)])
     md = simopt.repro_cli.gallery_markdown(str(out))
     assert "| claim | kind | criterion | verdict | interval | variants | status |" in md
     assert "| a | paper | x >= 1 | PASS | [1.2, inf] | first-hit T: FAIL | **FRAGILE** (as declared) |" in md

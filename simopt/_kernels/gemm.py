@@ -6,7 +6,7 @@ into tiles and threads, so the product is defined element by element as one fixe
 
     c_0 = +0.0,    c_{p+1} = fma(A[i, p], B[p, j], c_p)   for p = 0, 1, ..., k-1,    out[i, j] = c_k
 
-where ``fma(x, y, z)`` is ``x*y + z`` rounded once (IEEE 754-2008 fusedMultiplyAdd, §5.4.1).  The sum runs
+where ``fma(x, y, z)`` is ``x*y + z`` rounded once (IEEE 754-2008 fusedMultiplyAdd, section 5.4.1).  The sum runs
 in ascending ``p`` with no reassociation, so ``out[i, :]`` is a function of ``A[i, :]`` and ``B`` alone: the
 same bits for any number of rows in the call, any position of the row, any other rows, and whatever
 register blocking the machine gets below (the blocking only decides which elements are computed side by
@@ -18,7 +18,7 @@ Special values follow IEEE arithmetic of that recurrence: a NaN in ``A[i, :]`` o
 infinity; overflow of a finite sum gives +-inf.  A NaN's payload bits are not part of the contract.
 
 Speed comes from a register-blocked micro-kernel (Goto & van de Geijn 2008, "Anatomy of high-performance
-matrix multiplication", ACM TOMS 34(3), §4-5): ``MR`` rows of ``A`` times ``NR`` columns of ``B`` are kept
+matrix multiplication", ACM TOMS 34(3), sections 4-5): ``MR`` rows of ``A`` times ``NR`` columns of ``B`` are kept
 in ``MR * NR / W`` vector accumulators of ``W`` doubles over the whole ``p`` loop, each step reading one
 row segment of ``B`` (``NR`` doubles) and broadcasting ``MR`` scalars of ``A``.  Numba does not run LLVM's
 SLP vectoriser, so the micro-kernel is written directly as LLVM IR (``numba.extending.intrinsic``),

@@ -35,7 +35,7 @@ DIST_NORMAL = 0
 DIST_T = 1
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def product(kind, Et, hdiag, Hmat, bflat, boff, blk, out):
     """out = Et @ H for one tile (Et: rows x d, C-contiguous)."""
     T, d = Et.shape
@@ -61,7 +61,7 @@ def half_dot_and_sq(e, g):
     return 0.5 * a, b
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def norm_scaled(g):
     """||g||_2 without overflow or underflow of the squares (scaled by max |g_i|)."""
     m = 0.0
@@ -94,7 +94,7 @@ def _diag_product_and_stats(Et, hdiag, G, loss, gn2):
         gn2[i] = b
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def gradient_and_stats(kind, Et, hdiag, Hmat, bflat, boff, blk, G, loss, gn2):
     """G = H e for the tile, and each run's loss 0.5 e.g and squared gradient norm g.g."""
     if kind == DIAGONAL:
@@ -105,7 +105,7 @@ def gradient_and_stats(kind, Et, hdiag, Hmat, bflat, boff, blk, G, loss, gn2):
         loss[i], gn2[i] = half_dot_and_sq(Et[i], G[i])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def evaluate_rows(Et, G, loss, gn2, r0, t, p, active, f0, thresh, div_step, x_at_div, blk,
                   rec_loss, rec_gn, rec_bgn, rec_x, want_bgn, want_x):
     """Divergence check and records (at record position ``p``; -1: none) of every active run of the tile
@@ -146,7 +146,7 @@ def evaluate_rows(Et, G, loss, gn2, r0, t, p, active, f0, thresh, div_step, x_at
                 rec_x[r, p, :] = e
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def add_noise(nkind, dist, df, nscale, Amat, aflat, aoff, blk, nrng, r0, active, G, Gn, m, Zt, Xi):
     """Gn[i, m] = G[i] + xi for every active run of the tile, xi = A z with z drawn from the run's own
     stream ``nrng[r]`` (d standard normal or Student-t values per draw, in coordinate order).
@@ -182,7 +182,7 @@ def add_noise(nkind, dist, df, nscale, Amat, aflat, aoff, blk, nrng, r0, active,
                 Gn[i, m, j] = G[i, j] + Xi[i, j]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def hutchinson_rows(kind, hdiag, Hmat, bflat, boff, blk, urng, r0, active, U, HU, out):
     """out[i] = u * (H u) with u Rademacher from run r's own stream ``urng[r]`` (active runs)."""
     T, d = U.shape
@@ -198,7 +198,7 @@ def hutchinson_rows(kind, hdiag, Hmat, bflat, boff, blk, urng, r0, active, U, HU
             out[i, j] = U[i, j] * HU[i, j]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", inline="always")
 def sharpness_rows(kind, hdiag, Hmat, bflat, boff, blk, r0, active, U, HU, rec_sharp, p):
     """Directional sharpness u^T H u / ||u||^2 of each active run's update u (Pan & Li 2023;
     theory_notes.md §1) into ``rec_sharp[r, p]``."""

@@ -7,9 +7,9 @@ exactly the methods whose guarantees theory_notes.md §2 proves.  They have no `
   - ``rule="2/(L+mu)"``: :math:`\eta = 2s/(L+\mu)` (§2A, contraction :math:`(\kappa-1)/(\kappa+1)`);
   - ``rule="1/L_G"``: :math:`\eta_t = s/L_G(x_t)`, :math:`L_G = \sum_b L_b\|g_b\|^2/\|g\|^2` the
     gradient-weighted block smoothness (§2B; the weighted Hessian complexity of a gradient method in
-    Tomihari & Sato 2025, whose exact Def. 4.5 is not available, seed_math.md §1);
+    Tomihari & Sato 2025, whose exact Def. 4.5 is not available: seed_math.md §1);
 
-- :func:`sign_oracle`: sign descent with the :math:`\ell_\infty` step of §2C,
+- :func:`sign_oracle`: sign descent with the :math:`\ell_\infty` step of theory_notes.md §2C,
   :math:`x_{t+1} = x_t - \eta_t\,\mathrm{sign}(g_t)`, :math:`\eta_t = s\,\|g_t\|_1 / U_\infty`, with
   :math:`U_\infty \ge \max_{s\in\{\pm1\}^d} s^\top H s` the problem's ``linf_smoothness``; guarantees
   :math:`f(x_{t+1}) \le (1 - \mu_\infty/U_\infty) f(x_t)` (steepest descent in the :math:`\ell_\infty`
