@@ -1,7 +1,8 @@
 """Sphinx configuration of simopt's documentation (build: ``sphinx-build -W -b html docs docs/_build``).
 
 Pages generated at build time (not committed): ``gallery.md`` from the reproductions' JSON reports
-in ``figures/`` and ``cli.md`` from the command line's help texts.  Citations of the reference notes
+in ``figures/``, ``cli.md`` from the command line's help texts and ``rules_api.rst`` (one section per
+module of ``simopt/optim/rules``).  Citations of the reference notes
 in docstrings (``theory_notes.md §2B``) become links to the notes' sections (``_ext/notes_refs.py``).
 """
 import os
@@ -30,7 +31,7 @@ extensions = [
 ]
 
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "README.md", "_ext"]
+exclude_patterns = ["_build", "README.md", "_ext", "rules_api.rst"]
 myst_heading_anchors = 3
 myst_enable_extensions = ["colon_fence"]
 
@@ -42,6 +43,7 @@ nitpick_ignore_regex = [
     (r"py:.*", r"(argparse|tomllib|json|zipfile|concurrent|multiprocessing|threading)(\..*)?"),
     (r"py:.*", r"(Path|pathlib\..*|os\.PathLike|callable|optional|array_like|array-like)"),
     (r"py:class", r"(int|float|str|bool|dict|list|tuple|None|object|bytes|type)"),
+    (r"py:class", r"simopt\.optim\.rule\._Def"),   # the private base of RuleDef and Wrapper
 ]
 autodoc_typehints = "none"
 autodoc_default_options = {"members": True, "show-inheritance": False}
@@ -92,6 +94,18 @@ def _cli() -> str:
     return "\n".join(out)
 
 
+def _rules_api() -> str:
+    """One automodule per built-in rule module (``simopt/optim/rules/*.py``): a new rule is documented
+    without editing the docs."""
+    import pkgutil
+
+    import simopt.optim.rules as rules
+    out = [".. automodule:: simopt.optim.rules\n   :no-members:\n"]
+    for m in sorted(pkgutil.iter_modules(rules.__path__), key=lambda m: m.name):
+        out.append(f".. automodule:: simopt.optim.rules.{m.name}\n   :members:\n")
+    return "\n".join(out)
+
+
 def _write_if_changed(path: Path, text: str):
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
@@ -100,6 +114,7 @@ def _write_if_changed(path: Path, text: str):
 def _generate(app):
     _write_if_changed(HERE / "gallery.md", _gallery())
     _write_if_changed(HERE / "cli.md", _cli())
+    _write_if_changed(HERE / "rules_api.rst", _rules_api())
 
 
 def setup(app):

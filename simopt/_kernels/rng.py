@@ -25,12 +25,12 @@ the same area ``v = r f(r) + int_r^inf f``.  With ``x_1 = r`` the edges follow t
 ``f(x_{i+1}) = f(x_i) + v / x_i`` up to ``x_256 = 0``; ``r`` is the root of that closure condition
 (bisection at import; 3.6541528853610088 in the paper, which also gives v = 0.00492867323399).  Layer
 ``i >= 1`` is [0, x_i] x [f(x_i), f(x_{i+1})]; the base strip is treated as a rectangle of width
-``q = v / f(r)`` whose part beyond r stands for the tail.  One 64-bit draw ``u`` supplies
+``q = v / f(r)`` whose part beyond r stands for the tail.  One 64-bit draw ``u`` supplies::
 
     bits 0-7    the layer i (uniform over the 256 equal-area layers),
     bit 8       the sign,
-    bits 12-63  a 52-bit integer m, so that x = m * w_i with w_i = x_i 2**-52 (w_0 = q 2**-52) is uniform
-                on [0, x_i) (bits 9-11 are not used).
+    bits 12-63  a 52-bit integer m, so that x = m * w_i with w_i = x_i 2**-52 (w_0 = q 2**-52) is
+                uniform on [0, x_i) (bits 9-11 are not used).
 
 If ``m < k_i = floor(2**52 x_{i+1} / x_i)`` (``k_0 = floor(2**52 r / q)``), the point lies in the part of
 the layer that is entirely under the curve and ``+-x`` is returned: 98.5% of draws, one u64 each.  Else, in

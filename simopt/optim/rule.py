@@ -532,6 +532,8 @@ class Optimizer:
     def stateful(self) -> bool:
         """False when no component carries state from step to step (its update is a function of the
         current iterate and gradient only), so a run can be continued from its last iterate alone."""
+        if self.rule.host is not None:
+            return True            # another library's optimizer: its state is opaque
         for c, vals in self.components():
             if c.state and not (isinstance(c, RuleDef) and c.stateless is not None and c.stateless(vals)):
                 return True
@@ -608,7 +610,7 @@ class Optimizer:
 
     # ------------------------------------------------------------------ the NumPy path
     def init_state(self, runs: int, problem) -> list:
-        """Zero state for ``runs`` runs: one dict (slot -> (runs, *shape) array) per component."""
+        """Zero state for ``runs`` runs: one dict (slot -> array of shape ``(runs, *shape)``) per component."""
         out = [dict() for _ in self.components()]
         for i, k, shp in self.state_sizes(problem.dim, problem.n_blocks):
             out[i][k] = np.zeros((runs,) + shp)
@@ -669,7 +671,15 @@ class Optimizer:
 
 
 def _hdiag(problem):
-    return np.ascontiguousarray(np.diag(problem.hessian())) if problem.diag is None else problem.diag
+    """diag(H), cached on the problem (the NumPy path asks for it every step)."""
+    cached = getattr(problem, "_simopt_hdiag", None)
+    if cached is None:
+        cached = np.ascontiguousarray(np.diag(problem.hessian())) if problem.diag is None else problem.diag
+        try:
+            problem._simopt_hdiag = cached
+        except AttributeError:  # pragma: no cover - a problem type without a __dict__
+            pass
+    return cached
 
 
 def _call(fn, args, engine, definition, values, state, derived):

@@ -8,7 +8,7 @@ arXiv 2406.16793, the ``vmean`` of its code): per block b,
 
 It adapts to *block* heterogeneity (Zhang et al. 2024) but not to within-block scale; comparing it with
 Adam separates the two effects.  Equivariant under block-diagonal rotations (``||g_b||`` is invariant),
-not global ones.  0/0 := 0 as in :func:`adam`.
+not global ones.  0/0 := 0 as in :func:`simopt.optim.adam`.
 """
 import math
 
