@@ -45,6 +45,7 @@ def torch_ways(p, runs, steps):
         import torch
     except ImportError:
         return {}
+    torch.set_num_threads(1)       # as simopt's BLAS; torch's pool spins on a loaded 2-core machine
     H = p.hessian()
     E0 = np.broadcast_to(p.x0 - p.xstar, (runs, p.dim)).copy()
     rule = optim.from_torch(torch.optim.Adam)

@@ -211,6 +211,50 @@ def test_optax_runs_are_independent_and_split_invariant():
 
 
 # --------------------------------------------------------------------------------------------- engine
+@optim.numpy_rule(state={"prev": "d"})
+def _previous_gradient_step(x, g, prev, t, lr):
+    """x <- x - lr (g_t - g_{t-1} / 2) (g_0 := 0): a rule whose state is the last gradient it was given."""
+    x -= lr * (g - 0.5 * prev if t > 1 else g)
+    prev[...] = g
+
+
+def test_a_library_state_that_keeps_the_gradient_it_was_given_is_not_overwritten():
+    """A training loop hands an optimizer a new gradient every step, so an optimizer may keep the tensor
+    it got (here without a copy); the engine reuses its gradient buffer, so an adapter must not hand
+    that buffer over.  A user's own torch.optim.Optimizer subclass and optax GradientTransformation that
+    do so equal the NumPy rule."""
+    torch = _torch()
+
+    class PreviousGradient(torch.optim.Optimizer):
+        def __init__(self, params, lr=1e-3):
+            super().__init__(params, dict(lr=lr))
+
+        @torch.no_grad()
+        def step(self, closure=None):
+            for group in self.param_groups:
+                for p in group["params"]:
+                    prev = self.state[p].get("prev")
+                    p.add_(p.grad if prev is None else p.grad - 0.5 * prev, alpha=-group["lr"])
+                    self.state[p]["prev"] = p.grad          # kept, not cloned
+    p = _problem()
+    ref = simopt.run(p, _previous_gradient_step(1e-2), 30, runs=3, seed=2, record=("x",))
+    mine = simopt.run(p, optim.from_torch(PreviousGradient)(1e-2), 30, runs=3, seed=2, record=("x",))
+    _assert_same_iterates(_errors(mine, p), _errors(ref, p))
+    optax = _optax()
+    import jax.numpy as jnp
+
+    def previous_gradient():
+        def init(params):
+            return jnp.zeros_like(params), jnp.zeros((), jnp.int32)
+
+        def update(g, state, params=None):
+            prev, count = state
+            return jnp.where(count > 0, g - 0.5 * prev, g), (g, count + 1)   # g kept in the state as is
+        return optax.GradientTransformation(init, update)
+    mine = simopt.run(p, optim.from_optax(previous_gradient)(1e-2), 30, runs=3, seed=2, record=("x",))
+    _assert_same_iterates(_errors(mine, p), _errors(ref, p))
+
+
 def test_divergence_is_reported_as_for_a_builtin_rule():
     torch = _torch()
     p = _problem(noise.gaussian(0.1))

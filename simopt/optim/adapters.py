@@ -52,12 +52,14 @@ the same way for both libraries:
   ``fused``, ``capturable``, ``differentiable``, ``maximize``) keep their defaults and are not
   hyperparameters;
 * keyword arguments given to ``from_torch``/``from_optax`` are passed to every constructor as given and
-  are not hyperparameters (an argument without a default must be given there).  A hyperparameter the
-  factory has no default for can be made one with a small factory of your own:
+  are not hyperparameters (an argument without a default must be given there).  An argument that is not
+  a hyperparameter (``optax.sgd``'s ``momentum=None``) becomes one through a small factory of your own:
   ``from_optax(lambda learning_rate, momentum=0.9: optax.sgd(learning_rate, momentum))``.
 
 Hyperparameter values are checked by building the optimizer with them (the library's own validation,
-e.g. torch's ``Invalid beta parameter``), when the simopt optimizer is made.
+e.g. torch's ``Invalid beta parameter``), when the simopt optimizer is made.  The library's state lives
+in the host object; the rule declares one state slot per run, ``started`` (1 once that run's library
+state exists), so that simopt knows the rule is stateful.
 
 **Weight decay.**  The parameter the library sees is the error :math:`x - x^*`, so simopt's rules and an
 adapter agree to rounding on every problem (translation-equivariant rules do not see the difference).  A
@@ -428,13 +430,11 @@ class _OptaxRuns:
 
     def step(self, x, g, t, lr, started):
         jax = self.jax
-        jnp = jax.numpy
-        with jax.enable_x64(True):
+        with jax.enable_x64(True):            # x, g: float64 NumPy arrays, handed to the jitted calls as is
             if self.state is None:
-                self.state = self.batch.init(jnp.asarray(x, dtype=jnp.float64))
+                self.state = self.batch.init(x)
                 started[:, 0] = 1.0
-            xn, self.state = self.batch.step(self.state, jnp.asarray(g, dtype=jnp.float64),
-                                             jnp.asarray(x, dtype=jnp.float64), float(lr))
+            xn, self.state = self.batch.step(self.state, g, x, float(lr))
             x[...] = np.asarray(xn)
 
 
