@@ -111,6 +111,24 @@ def test_optax_adam_and_scale_by_adam_equal_simopt_adam(nz):
     _parity(optim.from_optax(optax.scale_by_adam(b2=0.99))(1e-2), optim.adam(1e-2, beta2=0.99), p)
 
 
+def test_optax_sgd_through_a_users_factory_and_adamw_equal_simopts():
+    """optax.sgd's momentum defaults to None (not a hyperparameter); a two-line factory makes it one.
+    optax.adamw decays its parameter x - x*: AdamW on a problem with x* = 0."""
+    optax = _optax()
+
+    def sgd(learning_rate, momentum=0.9, nesterov=False):
+        return optax.sgd(learning_rate, momentum, nesterov)
+    rule = optim.from_optax(sgd)
+    assert set(rule.hyper) == {"momentum", "nesterov"}
+    p = _problem()
+    _parity(rule(2e-3), optim.sgd(2e-3, momentum=0.9), p)
+    _parity(rule(2e-3, momentum=0.8, nesterov=True), optim.sgd(2e-3, momentum=0.8, nesterov=True), p)
+    adamw = optim.from_optax(optax.adamw)
+    assert adamw.hyper["optax_weight_decay"].default == 1e-4
+    _parity(adamw(1e-2, optax_weight_decay=0.1), optim.adamw(1e-2, weight_decay=0.1),
+            _problem(xstar=np.zeros(12)))
+
+
 @st.composite
 def _gradient_streams(draw, steps=12, runs=2, d=5):
     """Gaussian gradients at per-coordinate scales 10^-100..10^100, with exact zeros and one coordinate
@@ -122,8 +140,8 @@ def _gradient_streams(draw, steps=12, runs=2, d=5):
     return G
 
 
-@given(G=_gradient_streams(), beta1=st.floats(0.0, 0.99), beta2=st.floats(0.5, 0.9999), eps=st.floats(1e-12, 1e-3),
-       lr=st.floats(1e-4, 1.0))
+@given(G=_gradient_streams(), beta1=st.floats(0.0, 0.99), beta2=st.floats(0.5, 0.9999),
+       eps=st.floats(1e-12, 1e-3), lr=st.floats(1e-4, 1.0))
 def test_torch_adam_equals_simopt_adam_on_any_gradient_stream(G, beta1, beta2, eps, lr):
     """The same gradients (exact zeros, scales 1e-100..1e100) give the same iterates."""
     torch = _torch()
