@@ -247,3 +247,23 @@ def test_example_configs_are_valid():
     for path in examples:
         s = load(path)
         assert s.cells and len(set(s.hashes)) == len(s.cells)
+
+
+def test_a_rule_is_named_by_its_import_path(monkeypatch):
+    """A user's rule at the top level of an importable module: ``name = "user_rules:lion"``, with its
+    hyperparameters checked as a built-in's are."""
+    import os
+    monkeypatch.syspath_prepend(os.path.join(os.path.dirname(__file__), os.pardir, "examples"))
+    spec = parse(_spec(optimizers=[{"name": "user_rules:lion", "lr": [1e-3, 1e-2], "beta1": 0.95}]))
+    assert len(spec.cells) == 2 * 2
+    from simopt.sweep.spec import build_optimizer
+    opt = build_optimizer(spec.cells[0].payload["optimizer"])
+    assert opt.describe() == {"name": "user_rules:lion", "lr": 1e-3, "beta1": 0.95, "beta2": 0.99}
+    for name, match in (("user_rules:lion_typo", "has no"), ("user_rules:np", "not a rule"),
+                        ("no_such_module:lion", "cannot import"), ("lion", "name")):
+        with pytest.raises(SpecError, match=match):
+            parse(_spec(optimizers=[{"name": name, "lr": 0.1}]))
+    with pytest.raises(SpecError, match="beta3"):
+        parse(_spec(optimizers=[{"name": "user_rules:lion", "lr": 0.1, "beta3": 0.5}]))
+    with pytest.raises(SpecError, match="beta1"):
+        parse(_spec(optimizers=[{"name": "user_rules:lion", "lr": 0.1, "beta1": "high"}]))

@@ -4,7 +4,8 @@ compiled step -- and every constructor a module lists in ``__all__`` is exported
 :func:`make`.  Users declare their own rules with :func:`rule` / :func:`numpy_rule`
 (:mod:`simopt.optim.rule` documents the protocol); built-in and user rules take exactly the same path
 through the engine.  Where ``torch.optim`` defines the same rule (SGD, Adam, AdamW, RMSprop, Adagrad) its
-conventions are followed."""
+conventions are followed.  :func:`from_torch` and :func:`from_optax` (:mod:`simopt.optim.adapters`) make a
+rule of any ``torch.optim`` optimizer or optax transformation."""
 from __future__ import annotations
 
 import importlib
@@ -12,6 +13,7 @@ import inspect
 import pkgutil
 
 from . import rules as _rules
+from .adapters import from_optax, from_torch
 from .rule import ENGINE_NAMES, Hyper, Optimizer, RuleDef, Wrapper, numpy_rule, rule
 
 #: name -> constructor of every built-in rule (the names ``make`` and sweep specs accept)
@@ -105,5 +107,6 @@ def from_description(desc: dict) -> Optimizer:
 
 __all__ = sorted(REGISTRY) + [
     "make", "signature", "from_description", "REGISTRY", "Optimizer", "RuleDef", "Wrapper", "Hyper",
-    "rule", "numpy_rule", "ENGINE_NAMES", "clip_reference", "svag_factor", "gd_step_size",
+    "rule", "numpy_rule", "ENGINE_NAMES", "from_torch", "from_optax", "clip_reference", "svag_factor",
+    "gd_step_size",
 ]

@@ -21,7 +21,7 @@ A spec is a plain mapping (a TOML file read with :mod:`tomllib`, or a Python ``d
     grid = {heterogeneity = [0.0, 0.5, 1.0]}
 
     [[optimizers]]
-    name = "adam"               # any simopt.optim.make name
+    name = "adam"               # any simopt.optim.make name, or "mypkg.rules:lion" (import path)
     lr = [1e-3, 1e-2, 1e-1]     # the lr grid (a number or a list); tuned per problem cell
     grid = {beta1 = [0.0, 0.9]} # other hyperparameters: fixed keys, or grid axes
     schedule = {type = "cosine", final_lr = 0.0}   # optional: lr is the schedule's base rate
@@ -219,9 +219,10 @@ def _need_numbers(x, where):
     return x
 
 
-def _signature(func):
-    """(all parameter names, required parameter names) of a constructor."""
-    params = [p for p in inspect.signature(func).parameters.values()
+def _signature(func, sig=None):
+    """(all parameter names, required parameter names) of a constructor (or of its signature ``sig``)."""
+    sig = inspect.signature(func) if sig is None else sig
+    params = [p for p in sig.parameters.values()
               if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
     names = [p.name for p in params]
     required = [p.name for p in params if p.default is inspect.Parameter.empty]
@@ -528,10 +529,30 @@ def optimizer_names() -> list[str]:
     return sorted(_optim_module().REGISTRY)
 
 
+def _optimizer_name(x, where) -> str:
+    """A built-in rule's name, or the import path ``"module:name"`` of a rule defined at the top level of
+    an importable module (a user's rule, an adapter such as ``simopt.optim.from_torch``)."""
+    if not (isinstance(x, str) and ":" in x):
+        return _need_str_choice(x, where, optimizer_names())
+    from simopt.optim.rule import RuleDef, _import_ref
+    try:
+        ctor = _import_ref(x)
+    except ValueError as e:
+        raise SpecError(f"{where}: {e}") from None
+    if not isinstance(ctor, RuleDef):
+        raise SpecError(f"{where}: {x!r} is not a rule declared with simopt.optim (rule, numpy_rule, "
+                        f"from_torch, from_optax), got {_tname(ctor)}")
+    return x
+
+
 def _optimizer_params(name, base=None):
     """(parameter names, required names) of rule ``name``.  For ``clipped`` these are ``base``,
     ``fraction`` and the parameters of the base rule (of every rule when ``base`` is not fixed)."""
-    reg = _optim_module().REGISTRY
+    optim = _optim_module()
+    if ":" in name:
+        from simopt.optim.rule import _import_ref
+        return _signature(None, optim.signature(_import_ref(name)))
+    reg = optim.REGISTRY
     if name != "clipped":
         return _signature(reg[name])
     if isinstance(base, str) and base in reg and base != "clipped":
@@ -577,7 +598,7 @@ def _optimizer_points(entry, where) -> list[tuple[dict, str]]:
     _need_table(entry, where)
     if "name" not in entry:
         raise SpecError(f"{where}: missing required key 'name' (a simopt.optim.make name)")
-    name = _need_str_choice(entry["name"], f"{where}.name", optimizer_names())
+    name = _optimizer_name(entry["name"], f"{where}.name")
     names, required = _optimizer_params(name, entry.get("base"))
     takes_lr = "lr" in names
     params = set(names) - {"lr"}
