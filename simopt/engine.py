@@ -25,7 +25,7 @@ from . import __version__, _cache
 from . import streams as _streams
 from ._kernels import tiles as K
 from ._validate import as_float_array, check_bool, check_int, check_positive_scalar
-from .optim.rule import Optimizer, size_of
+from .optim.rule import Optimizer, matrix_shape, size_of
 from .result import Result
 
 RECORDABLE = ("x", "sharpness", "block_grad_norms")
@@ -294,6 +294,7 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     blk = np.ascontiguousarray(problem.block_starts, dtype=np.int64)
     xstar = np.ascontiguousarray(problem.xstar, dtype=np.float64)
     hd = hdiag if kind == K.DIAGONAL else np.ascontiguousarray(np.diag(problem.hessian()))
+    mshape = np.asarray(matrix_shape(problem), dtype=np.int64)
 
     T = _tile_size(runs)
     Rp = -(-runs // T) * T
@@ -345,7 +346,7 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
                     k = min(chunk, steps - t0)
                     args = (T, *problem_args, *noise_args, step_addr, point_addr, M, want_hutch, urng, work,
                             hp, lrs, t0, k, t0 + k == steps, state, active, f0, thresh, div_step,
-                            x_at_div, xstar, hd, *rec_args, rec_sharp, want_bgn, want_x, want_sharp)
+                            x_at_div, xstar, hd, mshape, *rec_args, rec_sharp, want_bgn, want_x, want_sharp)
                     _run_tiles(run_chunk, Rp // T, args)
                     if bar is not None:
                         bar.update(k)

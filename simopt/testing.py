@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import as_float_array
-from .optim.rule import Optimizer, size_of
+from .optim.rule import Optimizer, matrix_shape, size_of
 
 __all__ = ["compiled_steps", "reference_steps"]
 
@@ -55,9 +55,10 @@ def compiled_steps(optimizer, problem, grads, x0, hutchinson=None) -> np.ndarray
     xs = np.ascontiguousarray(problem.xstar, dtype=np.float64)
     hd = np.ascontiguousarray(np.diag(problem.hessian()))
     lrs = optimizer.lr_values(steps)
+    mshape = np.asarray(matrix_shape(problem), dtype=np.int64)
     out = [X.copy()]
     for t in range(steps):
-        apply_step(mod.step_c.address, X, np.ascontiguousarray(G[t]), state, hp, blk, xs, hd,
+        apply_step(mod.step_c.address, X, np.ascontiguousarray(G[t]), state, hp, blk, mshape, xs, hd,
                    np.ascontiguousarray(H[t]), work, t + 1, float(lrs[t]))
         out.append(X.copy())
     return np.stack(out)

@@ -8,10 +8,11 @@ call, passing each array as its data pointer and its lengths.
 
 C signatures (all pointers to contiguous data; lengths as int64)::
 
-    step (x, g, grads, st, hp, blk, xstar, hdiag, hutch, work, d, nb, M, S, P, W, t, lr) -> void
+    step (x, g, grads, st, hp, blk, shape, xstar, hdiag, hutch, work, d, nb, M, S, P, W, t, lr) -> void
     point(y, x, st, hp, blk, xstar, d, nb, S, P, t, lr) -> void
 
-with ``d`` the dimension, ``nb`` the number of blocks, ``M`` gradient draws, ``S``/``P``/``W`` the lengths
+with ``shape`` the problem's matrix shape ``[rows, cols]`` (``[1, d]`` for a vector problem), ``d`` the
+dimension, ``nb`` the number of blocks, ``M`` gradient draws, ``S``/``P``/``W`` the lengths
 of the state, parameter and work vectors, ``t`` the 1-based step and ``lr`` the step's learning rate.
 """
 from llvmlite import ir
@@ -22,7 +23,7 @@ F64P = types.CPointer(types.float64)
 I64P = types.CPointer(types.int64)
 I64 = types.int64
 F64 = types.float64
-STEP_SIGNATURE = types.void(F64P, F64P, F64P, F64P, F64P, I64P, F64P, F64P, F64P, F64P,
+STEP_SIGNATURE = types.void(F64P, F64P, F64P, F64P, F64P, I64P, I64P, F64P, F64P, F64P, F64P,
                             I64, I64, I64, I64, I64, I64, I64, F64)
 POINT_SIGNATURE = types.void(F64P, F64P, F64P, F64P, I64P, F64P, I64, I64, I64, I64, I64, F64)
 
@@ -41,8 +42,8 @@ def context_free_fnty(sig):
 
 
 @intrinsic
-def call_step(typingctx, addr, x, g, grads, st, hp, blk, xstar, hdiag, hutch, work, t, lr):
-    sig = types.void(addr, x, g, grads, st, hp, blk, xstar, hdiag, hutch, work, t, lr)
+def call_step(typingctx, addr, x, g, grads, st, hp, blk, shape, xstar, hdiag, hutch, work, t, lr):
+    sig = types.void(addr, x, g, grads, st, hp, blk, shape, xstar, hdiag, hutch, work, t, lr)
 
     def codegen(context, builder, signature, args):
         a = signature.args
@@ -52,16 +53,17 @@ def call_step(typingctx, addr, x, g, grads, st, hp, blk, xstar, hdiag, hutch, wo
         stp, S = _data_and_len(context, builder, a[4], args[4])
         hpp, P = _data_and_len(context, builder, a[5], args[5])
         bp, nb1 = _data_and_len(context, builder, a[6], args[6])
-        xsp, _ = _data_and_len(context, builder, a[7], args[7])
-        hdp, _ = _data_and_len(context, builder, a[8], args[8])
-        hup, _ = _data_and_len(context, builder, a[9], args[9])
-        wp, W = _data_and_len(context, builder, a[10], args[10])
+        shp, _ = _data_and_len(context, builder, a[7], args[7])
+        xsp, _ = _data_and_len(context, builder, a[8], args[8])
+        hdp, _ = _data_and_len(context, builder, a[9], args[9])
+        hup, _ = _data_and_len(context, builder, a[10], args[10])
+        wp, W = _data_and_len(context, builder, a[11], args[11])
         nb = builder.sub(nb1, ir.Constant(nb1.type, 1))
-        tt = context.cast(builder, args[11], a[11], types.int64)
-        lr = context.cast(builder, args[12], a[12], types.float64)
+        tt = context.cast(builder, args[12], a[12], types.int64)
+        lr = context.cast(builder, args[13], a[13], types.float64)
         fnty = context_free_fnty(STEP_SIGNATURE)
         fptr = builder.inttoptr(args[0], fnty.as_pointer())
-        builder.call(fptr, [xp, gp, gsp, stp, hpp, bp, xsp, hdp, hup, wp, d, nb, M, S, P, W, tt, lr])
+        builder.call(fptr, [xp, gp, gsp, stp, hpp, bp, shp, xsp, hdp, hup, wp, d, nb, M, S, P, W, tt, lr])
         return context.get_dummy_value()
 
     return sig, codegen

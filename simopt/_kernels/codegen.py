@@ -111,7 +111,7 @@ def glue_source(optimizer) -> tuple[str, list, int | str]:
     wd = f"hp[{lay.hp_expr}]"
     rule = comps[-1][0]
     L = ["@_njit(error_model='numpy')",
-         "def rule_step(x, g, grads, st, t, lr, hp, blk, xstar, hdiag, hutch, work):",
+         "def rule_step(x, g, grads, st, t, lr, hp, blk, rows, cols, xstar, hdiag, hutch, work):",
          "    d = x.shape[0]",
          "    nb = blk.shape[0] - 1",
          "    M = grads.shape[0]"]
@@ -139,7 +139,7 @@ def glue_source(optimizer) -> tuple[str, list, int | str]:
         L += [f"    xprev = {buf}", "    xprev[:] = x"]
     st, hp = exprs[-1]
     eng = {"x": "x", "grads": "grads", "t": "t", "lr": "lr", "blocks": "blk", "xstar": "xstar",
-           "hdiag": "hdiag", "hutchinson": "hutch"}
+           "hdiag": "hdiag", "hutchinson": "hutch", "rows": "rows", "cols": "cols"}
     if "gm" in rule.step_args:
         eng.update(g=graw, gm=gcur)
     else:
@@ -183,10 +183,11 @@ def _component_source_text(definition) -> str:
 
 _CFUNCS = """
 @_cfunc(STEP_SIGNATURE, cache=CACHE, error_model='numpy')
-def step_c(xp, gp, gsp, stp, hpp, bp, xsp, hdp, hup, wp, d, nb, M, S, P, W, t, lr):
+def step_c(xp, gp, gsp, stp, hpp, bp, shp, xsp, hdp, hup, wp, d, nb, M, S, P, W, t, lr):
+    shape = _carray(shp, (2,))
     rule_step(_carray(xp, (d,)), _carray(gp, (d,)), _carray(gsp, (M, d)), _carray(stp, (S,)), t, lr,
-              _carray(hpp, (P,)), _carray(bp, (nb + 1,)), _carray(xsp, (d,)), _carray(hdp, (d,)),
-              _carray(hup, (d,)), _carray(wp, (W,)))
+              _carray(hpp, (P,)), _carray(bp, (nb + 1,)), shape[0], shape[1], _carray(xsp, (d,)),
+              _carray(hdp, (d,)), _carray(hup, (d,)), _carray(wp, (W,)))
 """
 
 _POINT_CFUNC = """

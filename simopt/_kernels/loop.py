@@ -24,7 +24,7 @@ def run_chunk(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
               nkind, dist, df, nscale, Amat, aflat, aoff, nrng,
               step_addr, point_addr, M, want_hutch, urng, work_size,
               hp, lrs, t0, K, final,
-              state, active, f0, thresh, div_step, x_at_div, xstar, hd,
+              state, active, f0, thresh, div_step, x_at_div, xstar, hd, mshape,
               rec_pos, rec_loss, rec_gn, rec_bgn, rec_x, rec_sharp,
               want_bgn, want_x, want_sharp):
     d = E.shape[1]
@@ -70,8 +70,8 @@ def run_chunk(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
                     continue
                 if sharp_now:
                     U[i, :] = Et[i]
-                call_step(step_addr, Et[i], Gn[i, 0], Gn[i], state[r], hp, blk, xstar, hd, Hut[i], work,
-                          t + 1, lrs[t])
+                call_step(step_addr, Et[i], Gn[i, 0], Gn[i], state[r], hp, blk, mshape, xstar, hd, Hut[i],
+                          work, t + 1, lrs[t])
                 if sharp_now:
                     for j in range(d):
                         U[i, j] = Et[i, j] - U[i, j]
@@ -80,9 +80,9 @@ def run_chunk(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
 
 
 @njit(cache=True, error_model="numpy")
-def apply_step(step_addr, X, Gn, state, hp, blk, xstar, hd, Hut, work, t, lr):
+def apply_step(step_addr, X, Gn, state, hp, blk, mshape, xstar, hd, Hut, work, t, lr):
     """One compiled step of the rule at ``step_addr`` on every row of ``X`` (runs, d) with the given
     gradients ``Gn`` (runs, M, d) and Hutchinson probes ``Hut`` (runs, d): the rule exactly as the run
     loop calls it, for tests that compare it with the rule's NumPy step (``simopt.testing``)."""
     for r in range(X.shape[0]):
-        call_step(step_addr, X[r], Gn[r, 0], Gn[r], state[r], hp, blk, xstar, hd, Hut[r], work, t, lr)
+        call_step(step_addr, X[r], Gn[r, 0], Gn[r], state[r], hp, blk, mshape, xstar, hd, Hut[r], work, t, lr)

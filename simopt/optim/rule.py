@@ -30,6 +30,9 @@ name (the same names in both forms; in the NumPy step every array has a leading 
 ``hdiag``               the exact Hessian diagonal diag(H) (read-only)
 ``hutchinson``          ``u * (H u)`` with ``u`` Rademacher from the run's own stream, drawn every
                         step (E[u * Hu] = diag(H); Hutchinson 1990)
+``rows``, ``cols``      the parameter's matrix shape (ints): a matrix problem's ``(m, n)``, with
+                        ``x.reshape((rows, cols))`` the matrix in row-major order; ``(1, d)`` for a
+                        vector problem
 <a state slot>          that slot's array, shaped as declared
 <a hyperparameter>      its value: float; bool; int; or the index of a ``choice``
 <a derived constant>    a value the rule computes from the problem (``derive``)
@@ -76,7 +79,7 @@ from ..schedules import Schedule, as_schedule
 __all__ = ["Hyper", "RuleDef", "Wrapper", "Optimizer", "rule", "numpy_rule", "ENGINE_NAMES"]
 
 #: Names the engine binds in a step function, besides state slots, hyperparameters and derived values.
-ENGINE_NAMES = ("x", "g", "gm", "grads", "t", "lr", "blocks", "xstar", "hdiag", "hutchinson")
+ENGINE_NAMES = ("x", "g", "gm", "grads", "t", "lr", "blocks", "xstar", "hdiag", "hutchinson", "rows", "cols")
 #: Names a ``point`` function may bind (it writes the gradient point into ``y``).
 POINT_NAMES = ("y", "x", "t", "lr", "blocks", "xstar")
 _DECAYS = ("decoupled", "proximal", None)
@@ -644,8 +647,9 @@ class Optimizer:
                 xprevs.append((i, c, vals))
         xprev = x.copy() if xprevs else None
         base, bvals = comps[-1]
+        rows, cols = matrix_shape(problem)
         engine = dict(x=x, t=t, lr=lr, grads=grads, blocks=np.asarray(problem.block_starts),
-                      xstar=xs, hdiag=_hdiag(problem), hutchinson=hutchinson)
+                      xstar=xs, hdiag=_hdiag(problem), hutchinson=hutchinson, rows=rows, cols=cols)
         if "gm" in base.reference_args:
             engine.update(g=graw, gm=g)
         else:
@@ -668,6 +672,12 @@ class Optimizer:
                                           xstar=np.asarray(problem.xstar)),
               r, self._values, state[-1], self.derived_values(problem))
         return y
+
+
+def matrix_shape(problem) -> tuple[int, int]:
+    """``(rows, cols)`` of the problem's parameter: its ``matrix_shape`` if it has one, else ``(1, d)``."""
+    shp = getattr(problem, "matrix_shape", None)
+    return (int(shp[0]), int(shp[1])) if shp is not None else (1, int(problem.dim))
 
 
 def _hdiag(problem):
