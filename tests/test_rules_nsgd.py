@@ -56,3 +56,14 @@ def test_rotation_equivariance():
     adam_a = simopt.run(rot, optim.adam(0.05), 80, record=("x",)).records["x"][0]
     adam_b = simopt.run(flat, optim.adam(0.05), 80, record=("x",)).records["x"][0]
     assert np.max(np.abs(adam_a - adam_b @ R.T)) > 1e-2
+
+
+def test_tiny_and_huge_momenta_still_give_unit_steps():
+    """|m| ~ 1e-157 (its square is subnormal) or 1e+200 (its square overflows): the step stays exactly lr."""
+    p = simopt.quadratic([1.0, 2.0, 3.0], xstar=np.zeros(3))
+    for scale in (1e-157, 1e-300, 1e200):
+        G = np.array([[[3.0, -4.0, 0.0]]]) * scale
+        x = compiled_steps(optim.nsgd_momentum(0.5, beta=0.5), p, G, np.zeros(3))
+        np.testing.assert_allclose(x[1, 0], [-0.3, 0.4, 0.0], rtol=1e-15, atol=0)
+        np.testing.assert_allclose(reference_steps(optim.nsgd_momentum(0.5, beta=0.5), p, G, np.zeros(3)), x,
+                                   rtol=1e-15, atol=0)

@@ -1,12 +1,14 @@
-r"""signSGD with majority vote (Bernstein, Zhao, Azizzadenesheli & Anandkumar 2019, arXiv 1810.05291,
-Algorithm 1; jiaweizzhao/signSGD-with-Majority-Vote): M workers each send the sign of their own
-stochastic gradient, the server takes the sign of the sum,
+r"""signSGD with majority vote (Bernstein, Zhao, Azizzadenesheli & Anandkumar 2019, "signSGD with Majority
+Vote is Communication Efficient and Fault Tolerant", ICLR, arXiv 1810.05291): M workers each send the sign
+of their own stochastic gradient, the server takes the sign of the sum,
 
 .. math::  x_{t+1} = x_t - \eta_t\,\mathrm{sign}\Big(\sum_{m=1}^{M} \mathrm{sign}\big(g_t^{(m)}\big)\Big)
 
-with sign(0) = 0 (``torch.sign``, as the official code), so a tie of an even number of votes leaves that
-coordinate unchanged.  The M gradients are M independent noise draws at the same iterate, from the
-run's own stream (``draws="workers"``): draw 1 is the gradient every other rule sees on that seed, so
+with sign(0) = 0 as in the formula, so a tie of an even number of votes leaves that coordinate unchanged.
+(The official code, jiaweizzhao/signSGD-with-Majority-Vote, sends signs as single bits, which cannot
+encode 0: there a zero gradient or a tie goes out as one of +-1.  With continuous noise and an odd M
+neither occurs.)  The M gradients are M independent noise draws at the same iterate, from the run's own
+stream (``draws="workers"``): draw 1 is the gradient every other rule sees on that seed, so
 ``workers=1`` is :func:`simopt.optim.sign` exactly.
 
 If worker m's sign is wrong with probability p (for Gaussian noise of standard deviation

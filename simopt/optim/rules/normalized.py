@@ -79,21 +79,28 @@ BLOCK_NORMALIZED = RuleDef("block_normalized", step=step_blocks, reference=refer
 
 
 def nsgd_step(x, g, m, lr, beta):
-    nrm = 0.0
+    top = 0.0
     for i in range(x.shape[0]):
         mi = beta * m[i] + (1.0 - beta) * g[i]
         m[i] = mi
-        nrm += mi * mi
+        top = max(top, abs(mi))
+    if top == 0.0:
+        return
+    nrm = 0.0                    # ||m / max|m| ||: m / ||m|| without under- or overflow of the squares
+    for i in range(x.shape[0]):
+        q = m[i] / top
+        nrm += q * q
     nrm = math.sqrt(nrm)
-    if nrm > 0.0:
-        for i in range(x.shape[0]):
-            x[i] -= lr * (m[i] / nrm)
+    for i in range(x.shape[0]):
+        x[i] -= lr * ((m[i] / top) / nrm)
 
 
 def nsgd_reference(x, g, m, lr, beta):
     m[...] = beta * m + (1.0 - beta) * g
-    n = np.linalg.norm(m, axis=1, keepdims=True)
-    x -= lr * np.divide(m, n, out=np.zeros_like(m), where=n > 0)
+    top = np.max(np.abs(m), axis=1, keepdims=True)
+    u = np.divide(m, top, out=np.zeros_like(m), where=top > 0)        # m / max|m|, then normalized
+    n = np.linalg.norm(u, axis=1, keepdims=True)
+    x -= lr * np.divide(u, n, out=np.zeros_like(u), where=n > 0)
 
 
 NSGD_MOMENTUM = RuleDef("nsgd_momentum", step=nsgd_step, reference=nsgd_reference, state={"m": "d"},

@@ -38,7 +38,7 @@ How other implementations map:
   :math:`\gamma = \rho B` and :math:`\epsilon` added instead of taken as a floor; its early SophiaH
   also bias-corrected m by :math:`1/(1-\beta_1^t)`, which Algorithm 3 does not.
 - ``optax.contrib.sophia`` bias-corrects m and refreshes h *after* the step on steps 1, k + 1, ...,
-  so its first k steps use h = 0 (clipped sign steps).
+  so its first step uses h = 0 (a clipped sign step) and every refresh takes effect one step later.
 
 Property (``tests/test_rules_sophia.py``): with the exact diagonal and no clip active, Sophia is
 momentum preconditioned by :math:`\mathrm{diag}(H)^{-1}` -- invariant under a diagonal rescaling of the
