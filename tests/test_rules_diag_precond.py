@@ -57,3 +57,9 @@ def test_gn_inverse_is_invariant_under_diagonal_rescaling_and_gn_inverse_sqrt_is
 def test_power_must_be_nonnegative():
     with pytest.raises(ValueError, match="power"):
         optim.diag_precond(0.1, power=-1.0)
+
+
+def test_a_preconditioner_that_overflows_is_a_clear_error():
+    p = simopt.quadratic([1e-300, 1.0], seed=0)
+    with pytest.raises(ValueError, match="non-finite"):
+        simopt.run(p, optim.diag_precond(0.1, power=2.0), 3)

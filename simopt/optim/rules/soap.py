@@ -77,19 +77,17 @@ def step(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition
                 Q[i, j] = V[i, d - 1 - j]
         return
     s = t - 1
+    gp = np.dot(g, Q)                       # Q^T g (BLAS on the row-major Q)
+    u = np.empty(d)
     for j in range(d):
-        gp = 0.0
-        for i in range(d):
-            gp += Q[i, j] * g[i]
-        m[j] = beta1 * m[j] + (1.0 - beta1) * gp
-        v[j] = beta2 * v[j] + (1.0 - beta2) * (gp * gp)
-    size = lr * math.sqrt(1.0 - beta2 ** s) / (1.0 - beta1 ** s) if correct_bias else lr
-    for j in range(d):
+        m[j] = beta1 * m[j] + (1.0 - beta1) * gp[j]
+        v[j] = beta2 * v[j] + (1.0 - beta2) * (gp[j] * gp[j])
         den = math.sqrt(v[j]) + eps
-        if den > 0.0:
-            u = m[j] / den
-            for i in range(d):
-                x[i] -= size * (Q[i, j] * u)
+        u[j] = m[j] / den if den > 0.0 else 0.0
+    size = lr * math.sqrt(1.0 - beta2 ** s) / (1.0 - beta1 ** s) if correct_bias else lr
+    back = np.dot(Q, u)
+    for i in range(d):
+        x[i] -= size * back[i]
     if s % precondition_frequency == 0:
         m_orig = np.dot(Q, m)
         PQ = np.dot(GG, Q)
