@@ -160,3 +160,54 @@ def test_exact_sophia_without_clipping_is_invariant_under_diagonal_rescaling():
     assert dev(optim.sophia(10.0, gamma=1e4, k=5, estimator="exact")) < 1e-13        # clip never active
     assert dev(optim.sophia(1e-2, estimator="exact")) > 1e-3                          # clip active
     assert dev(optim.adam(1e-2)) > 1e-3
+
+
+# ---- optax.contrib.sophia deviates from Algorithm 3 in two documented ways ----------------------------
+def _sophia_numpy(G, hd, x0, lr, beta1, beta2, gamma, eps, k, bias_correct, lagged):
+    """Algorithm 3 with the exact diagonal; ``bias_correct`` divides m by 1 - beta1^t and ``lagged`` refreshes
+    h after the step instead of before it -- the two changes ``optax.contrib.sophia`` makes."""
+    x, m, h = x0.copy(), np.zeros_like(x0), np.zeros_like(x0)
+    out = [x.copy()]
+    for t, g in enumerate(G, start=1):
+        m = beta1 * m + (1 - beta1) * g
+        refresh = (t - 1) % k == 0
+        if refresh and not lagged:
+            h = beta2 * h + (1 - beta2) * hd
+        mh = m / (1 - beta1 ** t) if bias_correct else m
+        x = x - lr * np.clip(mh / np.maximum(gamma * h, eps), -1.0, 1.0)
+        if refresh and lagged:
+            h = beta2 * h + (1 - beta2) * hd
+        out.append(x.copy())
+    return np.stack(out)
+
+
+def test_optax_sophia_bias_corrects_and_lags_the_refresh():
+    jax = pytest.importorskip("jax")
+    optax = pytest.importorskip("optax")
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+    p = simopt.quadratic(spectra.logspace(6, 1.0, 50.0), rotation="haar", seed=2, xstar=np.zeros(6))
+    hd = np.diag(p.hessian())
+    rng = np.random.default_rng(8)
+    G = rng.standard_normal((50, 6)) * 0.01
+    x0 = rng.standard_normal(6)
+    kw = dict(beta1=0.965, beta2=0.99, gamma=0.01, eps=1e-8, k=4)
+
+    exact = optax.GradientTransformationExtraArgs(lambda params: optax.EmptyState(),
+                                                  lambda u, s, params=None, **kw_: (jnp.asarray(hd), s))
+    tx = optax.contrib.sophia(0.05, b1=kw["beta1"], b2=kw["beta2"], eps=kw["eps"], weight_decay=0.0,
+                              gamma=kw["gamma"], update_interval=kw["k"], hessian_diagonal_fn=exact)
+    x = jnp.asarray(x0)
+    state = tx.init(x)
+    theirs = [x0.copy()]
+    for g in G:
+        u, state = tx.update(jnp.asarray(g), state, x)
+        x = optax.apply_updates(x, u)
+        theirs.append(np.asarray(x))
+    theirs = np.stack(theirs)
+    ours = compiled_steps(optim.sophia(0.05, estimator="exact", **kw), p, G[:, None], x0[None])[:, 0]
+    np.testing.assert_allclose(ours, _sophia_numpy(G, hd, x0, 0.05, bias_correct=False, lagged=False, **kw),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(theirs, _sophia_numpy(G, hd, x0, 0.05, bias_correct=True, lagged=True, **kw),
+                               rtol=1e-12, atol=1e-12)
+    assert np.max(np.abs(ours - theirs)) > 1e-2
