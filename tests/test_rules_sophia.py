@@ -211,3 +211,22 @@ def test_optax_sophia_bias_corrects_and_lags_the_refresh():
     np.testing.assert_allclose(theirs, _sophia_numpy(G, hd, x0, 0.05, bias_correct=True, lagged=True, **kw),
                                rtol=1e-12, atol=1e-12)
     assert np.max(np.abs(ours - theirs)) > 1e-2
+
+
+def test_the_rescaling_invariance_holds_for_a_rotated_hessian_too():
+    """The same statement on a dense H (NumPy reference step, noise-free): the rule sees the problem only
+    through g and diag(H), so the rescaled run is given diag(D^-1 H D^-1) = diag(H)/D^2."""
+    lam = spectra.logspace(6, 1.0, 30.0)
+    p = simopt.quadratic(lam, rotation="haar", xstar=np.zeros(6), seed=5)
+    D = 2.0 ** np.arange(-2, 4)
+    H = p.hessian()
+    Ht = H / D[:, None] / D[None, :]
+    pt = simopt.quadratic(np.diag(Ht).copy(), xstar=np.zeros(6))         # carries diag(H~) to the rule
+    opt = optim.sophia(10.0, gamma=1e4, k=3, estimator="exact")
+    x, y = p.x0[None].copy(), (D * p.x0)[None].copy()
+    sx, sy = opt.init_state(1, p), opt.init_state(1, pt)
+    for t in range(1, 61):
+        opt.reference_step(x, (x @ H)[:, None], sx, t, 10.0, p)
+        opt.reference_step(y, (y @ Ht)[:, None], sy, t, 10.0, pt)
+    np.testing.assert_allclose(y, D * x, rtol=1e-12, atol=1e-14)
+    assert np.linalg.norm(x - p.x0) > 0.1                                   # it moved

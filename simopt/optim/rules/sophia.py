@@ -18,11 +18,11 @@ with :math:`m_0 = h_0 = 0` and the refresh on steps t = 1, k + 1, 2k + 1, ... (t
 - ``"exact"``: :math:`\hat h_t = \mathrm{diag}(H)` (``hdiag``), the noise-free oracle.
 
 A negative :math:`h` (possible with Hutchinson) gives the denominator :math:`\epsilon`, so that
-coordinate takes the clipped step :math:`\pm\eta` (the :math:`\max` of Algorithm 3).  With ``eps = 0`` and :math:`h \le 0` the ratio is :math:`\pm\infty`,
-clipped to :math:`\mathrm{sign}(m_t)`; 0/0 := 0.
+coordinate takes the clipped step :math:`\pm\eta` (the :math:`\max` of Algorithm 3).  With ``eps = 0``
+and :math:`h \le 0` the ratio is :math:`\pm\infty`, clipped to :math:`\mathrm{sign}(m_t)`; 0/0 := 0.
 
 Weight decay is simopt's decoupled ``weight_decay`` (:math:`x \leftarrow x - \eta\lambda x` before the
-step), exactly line 12 of Algorithm 3.  Defaults: :math:`\beta = (0.965, 0.99)`, k = 10, :math:`\gamma =
+step), as in Algorithm 3.  Defaults: :math:`\beta = (0.965, 0.99)`, k = 10, :math:`\gamma =
 0.01` (as ``optax.contrib.sophia``), :math:`\epsilon = 10^{-12}` (the official early SophiaH code and
 ``pytorch_optimizer.SophiaH``); weight decay is off by default here (the official code uses 0.1 for
 language models; on a quadratic it moves the minimiser).
