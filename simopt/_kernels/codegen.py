@@ -150,6 +150,11 @@ def glue_source(optimizer) -> tuple[str, list, int | str]:
         s2, h2 = exprs[i]
         e2 = {"x": "x", "xprev": "xprev", "g": gcur, "t": "t", "lr": "lr"}
         L.append(f"    _c{i}({_bind(c, c.step_args, e2, lay, s2, h2)})")
+    if rule.decay == "after":
+        L += [f"    wd = {wd}",
+              "    if wd != 0.0:",
+              "        for j in range(d):",
+              "            x[j] -= lr * wd * (x[j] + xstar[j])"]
     if rule.decay == "proximal":
         L += [f"    wd = {wd}",
               "    if wd != 0.0:",

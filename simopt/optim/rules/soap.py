@@ -31,10 +31,10 @@ Matches the official code (state ``GG``, ``Q`` are d x d per run) except:
   even for float64 parameters; simopt does everything in float64;
 - the official code projects m back and forth through the unchanged Q on every step (an identity up to
   rounding); simopt rotates m only when Q changes;
-- weight decay: the official code decays the updated parameter, :math:`x \leftarrow (x - \eta u)(1-\eta
-  \lambda)`, and not on the skipped first step; simopt's decoupled ``weight_decay`` decays before the
-  update on every step, :math:`x(1-\eta\lambda) - \eta u`, which differs in :math:`O(\eta^2\lambda)`.
-  Its default here is 0 (official: 0.01; on a quadratic it moves the minimiser).
+- weight decay: as the official code, the updated parameter is decayed,
+  :math:`x \leftarrow (x - \eta u)(1-\eta\lambda)` (``decay="after"``), but also on the first step,
+  which the official code skips entirely (simopt's engine applies the decay, the rule only skips its own
+  update).  Its default here is 0 (official: 0.01; on a quadratic it moves the minimiser).
 - ``normalize_grads`` (off by default in the official code) is not offered.
 
 Defaults as the official code: :math:`\beta = (0.95, 0.95)`, :math:`\epsilon = 10^{-8}`, f = 10 (its
@@ -132,7 +132,7 @@ def reference(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precond
         m[...] = np.einsum("rij,ri->rj", Q, m_orig)
 
 
-RULE = RuleDef("soap", step=step, reference=reference,
+RULE = RuleDef("soap", step=step, reference=reference, decay="after",
                state={"GG": ("d", "d"), "Q": ("d", "d"), "m": "d", "v": "d"},
                hyper={"beta1": Hyper(interval="[0, 1)"), "beta2": Hyper(interval="[0, 1)"),
                       "shampoo_beta": Hyper(interval="[0, 1)"), "eps": Hyper(interval=">= 0"),

@@ -89,7 +89,8 @@ RULE = RuleDef("sophia", step=step, reference=reference, state={"m": "d", "h": "
                hyper={"beta1": Hyper(interval="[0, 1)"), "beta2": Hyper(interval="[0, 1)"),
                       "gamma": Hyper(interval="> 0"), "eps": Hyper(interval=">= 0"),
                       "k": Hyper(kind="int", minimum=1),
-                      "estimator": Hyper(kind="choice", options=ESTIMATORS)})
+                      "estimator": Hyper(kind="choice", options=ESTIMATORS)},
+               probe=lambda v: v["estimator"] == ESTIMATORS.index("hutchinson"))
 
 
 def sophia(lr, beta1=0.965, beta2=0.99, gamma=0.01, eps=1e-12, k=10, estimator="hutchinson",
