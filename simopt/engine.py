@@ -29,7 +29,7 @@ from .optim.rule import Optimizer, matrix_shape, size_of
 from .result import Result
 
 RECORDABLE = ("x", "sharpness", "block_grad_norms")
-_KINDS = {"diagonal": K.DIAGONAL, "block": K.BLOCK, "dense": K.DENSE}
+_KINDS = {"diagonal": K.DIAGONAL, "block": K.BLOCK, "dense": K.DENSE, "kron": K.KRON}
 _EMPTY1 = np.zeros(1)
 _EMPTY2 = np.zeros((1, 1))
 _EMPTY3 = np.zeros((1, 1, 1))
@@ -51,27 +51,54 @@ def _problem_arrays(problem):
         hdiag = np.ascontiguousarray(problem.diag, dtype=np.float64)
     elif kind == K.BLOCK:
         bflat, boff = _flat(problem.block_matrices)
+    elif kind == K.KRON:
+        A, B = problem.kron_factors
+        Hmat = np.ascontiguousarray(A, dtype=np.float64)
+        bflat = np.ascontiguousarray(B, dtype=np.float64).ravel()
     else:
         Hmat = np.ascontiguousarray(problem.hessian(), dtype=np.float64)
     return kind, hdiag, Hmat, bflat, boff
 
 
 def _noise_arrays(problem):
-    """(kind, distribution, df, scale, A^T, flat block A^T, offsets) of the problem's noise model."""
+    """The problem's noise model as the kernel reads it: (kind, distribution, df, vector, matrix, flat
+    blocks, block offsets, batch size, sigma, extra) -- see ``simopt._kernels.tiles``."""
     noise = problem.noise
+    out = [K.NOISE_NONE, K.DIST_NORMAL, 0.0, _EMPTY1, _EMPTY2, _EMPTY1, _EMPTYI, 1, 0.0, 0.0]
     if noise is None:
-        return K.NOISE_NONE, K.DIST_NORMAL, 0.0, _EMPTY1, _EMPTY2, _EMPTY1, _EMPTYI
-    dist = K.DIST_T if noise.distribution == "t" else K.DIST_NORMAL
-    df = float(getattr(noise, "df", 0.0))
+        return tuple(out)
+    out[1] = K.DIST_T if noise.distribution == "t" else K.DIST_NORMAL
+    out[2] = float(getattr(noise, "df", 0.0))
     how, a = noise.factor(problem)
+    c = np.ascontiguousarray
     if how == "scale":
-        return K.NOISE_SCALE, dist, df, np.ascontiguousarray(a, dtype=np.float64), _EMPTY2, _EMPTY1, _EMPTYI
-    if how == "matrix":  # the kernel computes Z_tile @ Amat, i.e. xi = A z with Amat = A^T
-        return K.NOISE_MATRIX, dist, df, _EMPTY1, np.ascontiguousarray(np.asarray(a).T), _EMPTY1, _EMPTYI
-    if how == "blocks":
-        flat, off = _flat([np.asarray(b).T for b in a])
-        return K.NOISE_BLOCKS, dist, df, _EMPTY1, _EMPTY2, flat, off
-    raise ValueError(f"noise: unknown factor kind {how!r}")  # pragma: no cover
+        out[0], out[3] = K.NOISE_SCALE, c(a, dtype=np.float64)
+    elif how == "matrix":  # the kernel computes Z_tile @ A^T, i.e. xi = A z
+        out[0], out[4] = K.NOISE_MATRIX, c(np.asarray(a, dtype=np.float64).T)
+    elif how == "blocks":
+        out[0] = K.NOISE_BLOCKS
+        out[5], out[6] = _flat([np.asarray(b).T for b in a])
+    elif how == "kron":    # xi = S_A Z S_B
+        SA, SB = a
+        out[0], out[4], out[5] = K.NOISE_KRON, c(SA, dtype=np.float64), c(SB, dtype=np.float64).ravel()
+    elif how == "sampled_gaussian":
+        fkind, F, batch, sigma = a
+        out[0], out[7], out[8] = K.SAMPLED_GAUSSIAN, int(batch), float(sigma)
+        if fkind == "scale":
+            out[3] = c(F, dtype=np.float64)
+        else:
+            out[4], out[9] = c(np.asarray(F, dtype=np.float64).T), 1.0
+    elif how == "dataset":
+        X, residuals, batch = a
+        out[0], out[3], out[4], out[7] = K.SAMPLED_DATA, c(residuals, dtype=np.float64), \
+            c(X, dtype=np.float64), int(batch)
+    elif how == "coordinates":
+        cdf, total, batch, sigma = a
+        out[0], out[3], out[7], out[8], out[9] = K.SAMPLED_COORD, c(cdf, dtype=np.float64), int(batch), \
+            float(sigma), float(total)
+    else:  # pragma: no cover
+        raise ValueError(f"noise: unknown factor kind {how!r}")
+    return tuple(out)
 
 
 _BLAS = None     # one ThreadpoolController for the process: building one rescans the loaded libraries
@@ -290,7 +317,7 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     M = optimizer.draws()
 
     kind, hdiag, Hmat, bflat, boff = _problem_arrays(problem)
-    nkind, dist, df, nscale, Amat, aflat, aoff = _noise_arrays(problem)
+    noise_arrays = _noise_arrays(problem)
     blk = np.ascontiguousarray(problem.block_starts, dtype=np.int64)
     xstar = np.ascontiguousarray(problem.xstar, dtype=np.float64)
     hd = hdiag if kind == K.DIAGONAL else np.ascontiguousarray(np.diag(problem.hessian()))
@@ -324,7 +351,8 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     rec_x = np.full((Rp, n_rec, d), np.nan) if want_x else _EMPTY3
     rec_sharp = np.full((Rp, n_rec), np.nan) if want_sharp else _EMPTY2
 
-    per_step = Rp * d * (d if kind == K.DENSE else max(problem.block_sizes) if kind == K.BLOCK else 4) * M
+    per_step = Rp * d * (d if kind == K.DENSE else max(problem.block_sizes) if kind == K.BLOCK else 4) * M \
+        * max(1, noise_arrays[7])
     chunk = int(max(1, min(steps, _WORK_PER_CHUNK // max(1, per_step))))
     if progress:
         chunk = max(1, min(chunk, -(-steps // 50)))
@@ -333,7 +361,7 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
         from tqdm.auto import tqdm
         bar = tqdm(total=steps, unit="step", desc=f"{optimizer.name} x{runs}")
     problem_args = (kind, E, hdiag, Hmat, bflat, boff, blk)
-    noise_args = (nkind, dist, df, nscale, Amat, aflat, aoff, nrng)
+    noise_args = (*noise_arrays, nrng)
     rec_args = (rec_pos, rec_loss, rec_gn, rec_bgn, rec_x)
     try:
         with _blas_one_thread():

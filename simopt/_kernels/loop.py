@@ -21,7 +21,7 @@ from simopt._kernels.callrule import call_point, call_step
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def run_chunk(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
-              nkind, dist, df, nscale, Amat, aflat, aoff, nrng,
+              nkind, dist, df, nvec, nmat, nflat, noff, nint, nreal, nreal2, nrng,
               step_addr, point_addr, M, want_hutch, urng, work_size,
               hp, lrs, t0, K, final,
               state, active, f0, thresh, div_step, x_at_div, xstar, hd, mshape,
@@ -59,8 +59,8 @@ def run_chunk(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
                 tiles.product(kind, Y, hdiag, Hmat, bflat, boff, blk, G)
             if noisy:
                 for m in range(M):
-                    tiles.add_noise(nkind, dist, df, nscale, Amat, aflat, aoff, blk, nrng, r0, active,
-                                    G, Gn, m, Zt, Xi)
+                    tiles.add_noise(nkind, dist, df, nvec, nmat, nflat, noff, nint, nreal, nreal2, blk, nrng, r0,
+                                    active, Et, G, Gn, m, Zt, Xi)
             if want_hutch:
                 tiles.hutchinson_rows(kind, hdiag, Hmat, bflat, boff, blk, urng, r0, active, U, HU, Hut)
             sharp_now = want_sharp and p >= 0
