@@ -28,6 +28,7 @@ import numpy as np
 import scipy.linalg
 
 from . import noise as _noise_mod
+from ._blas import one_thread, single_threaded
 from ._validate import as_float_array, check_bool, check_int, check_interval, check_positive_scalar
 from .rotations import _check_sizes, _haar, _haar_so, _partial_from
 from .spectra import as_block_eigvals
@@ -273,7 +274,8 @@ class Quadratic:
         ``eigvalsh`` of the dense ``H_bb`` for dense ones."""
         if self._kind in ("diagonal", "block"):
             return [_readonly(np.sort(self._lam[s], kind="stable")) for s in self._blocks]
-        return [_readonly(np.linalg.eigvalsh(self._H[s, s])) for s in self._blocks]
+        with one_thread():
+            return [_readonly(np.linalg.eigvalsh(self._H[s, s])) for s in self._blocks]
 
     @property
     def L(self) -> float:
@@ -318,10 +320,11 @@ class Quadratic:
         """``diag(H⁻¹)_i = Σ_k R_ik² / λ_k``."""
         if self._kind == "diagonal":
             return 1.0 / self._diag
-        if self._kind == "block":
-            return np.concatenate([(r * r) @ (1.0 / self._lam[s])
-                                   for r, s in zip(self._rot, self._blocks)])
-        return (self._rot * self._rot) @ (1.0 / self._lam)
+        with one_thread():
+            if self._kind == "block":
+                return np.concatenate([(r * r) @ (1.0 / self._lam[s])
+                                       for r, s in zip(self._rot, self._blocks)])
+            return (self._rot * self._rot) @ (1.0 / self._lam)
 
     @functools.cached_property
     def linf_strong_convexity(self) -> float:
@@ -373,6 +376,7 @@ class Quadratic:
                              f"got {a.shape}")
         return a
 
+    @single_threaded
     def _apply(self, E: np.ndarray) -> np.ndarray:
         """``E H`` row-wise (``H`` is symmetric, so each row is ``H e``)."""
         if self._kind == "diagonal":
@@ -403,10 +407,11 @@ class Quadratic:
     def _sqrt_factor(self):
         if self._kind == "diagonal":
             return "scale", np.sqrt(self._diag)
-        if self._kind == "block":
-            return "blocks", tuple(_sym((r * np.sqrt(self._lam[s])) @ r.T)
-                                   for r, s in zip(self._rot, self._blocks))
-        return "matrix", _sym((self._rot * np.sqrt(self._lam)) @ self._rot.T)
+        with one_thread():
+            if self._kind == "block":
+                return "blocks", tuple(_sym((r * np.sqrt(self._lam[s])) @ r.T)
+                                       for r, s in zip(self._rot, self._blocks))
+            return "matrix", _sym((self._rot * np.sqrt(self._lam)) @ self._rot.T)
 
     def noise_factor_sqrt_hessian(self, scale=1.0):
         """A factor ``A`` with ``A Aᵀ = scale²·H`` (the NQM noise, covariance ∝ H; seed_math.md §5):
@@ -474,6 +479,7 @@ def _description(name, **args):
     return {"constructor": name, "args": {k: _jsonable(v) for k, v in args.items()}}
 
 
+@single_threaded
 def quadratic(eigvals, rotation="none", noise=None, seed=0, x0=None, xstar=None,
               blocks=None) -> Quadratic:
     """A quadratic with spectrum ``eigvals`` (1-d, positive, finite; kept in the given order on the
@@ -548,6 +554,7 @@ def _block_diag_matrix(mats):
     return scipy.linalg.block_diag(*mats)
 
 
+@single_threaded
 def block_diagonal(block_eigvals, rotation="block", noise=None, seed=0, x0=None,
                    xstar=None, within_blocks=False) -> Quadratic:
     """A problem whose blocks have the requested spectra ``block_eigvals`` (a list of 1-d positive
@@ -610,6 +617,7 @@ def heterogeneous_block_spectra(n_blocks, block_size, heterogeneity, condition_n
     return [np.ascontiguousarray(row) for row in lam]
 
 
+@single_threaded
 def heterogeneous_blocks(n_blocks, block_size, heterogeneity, condition_number=5000.0,
                          rotation="block", noise=None, seed=0, x0=None, xstar=None,
                          block_width=None, within_blocks=False) -> Quadratic:

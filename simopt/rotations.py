@@ -16,6 +16,7 @@ import math
 import numpy as np
 import scipy.linalg
 
+from ._blas import single_threaded
 from ._validate import as_float_array, check_int, check_interval, make_rng
 
 __all__ = ["identity", "haar", "partial", "block", "haar_blocks", "principal_log"]
@@ -27,6 +28,7 @@ def identity(d) -> np.ndarray:
     return np.eye(d)
 
 
+@single_threaded
 def _haar(d: int, gen: np.random.Generator) -> np.ndarray:
     z = gen.standard_normal((d, d))
     q, r = np.linalg.qr(z)
@@ -47,6 +49,7 @@ def haar(d, rng) -> np.ndarray:
     return _haar(d, make_rng(rng, "rng"))
 
 
+@single_threaded
 def _haar_so(d: int, gen: np.random.Generator) -> np.ndarray:
     """Haar draw moved into SO(d): if ``det < 0`` the first column is negated."""
     q = _haar(d, gen)
@@ -55,6 +58,7 @@ def _haar_so(d: int, gen: np.random.Generator) -> np.ndarray:
     return q
 
 
+@single_threaded
 def _rotation_angles(q: np.ndarray):
     """Real Schur form of a rotation ``q ∈ SO(d)``: ``q = Z T Zᵀ`` with ``T`` block diagonal,
     blocks ``[[cos φ, −sin φ], [sin φ, cos φ]]`` or ``1``.  Returns ``Z`` and the list of
@@ -91,6 +95,7 @@ def _plane_matrix(d: int, planes, fn) -> np.ndarray:
     return m, done
 
 
+@single_threaded
 def principal_log(q) -> np.ndarray:
     """The principal real logarithm ``A`` (skew-symmetric, eigenvalues ``±iφ`` with ``|φ| <= π``)
     of a rotation ``q ∈ SO(d)``, so that ``expm(A) = q``.
@@ -113,6 +118,7 @@ def principal_log(q) -> np.ndarray:
     return np.ascontiguousarray(0.5 * (a - a.T))
 
 
+@single_threaded
 def _partial_from(q: np.ndarray, theta: float) -> np.ndarray:
     d = q.shape[0]
     if theta == 0.0:
