@@ -151,7 +151,7 @@ def test_failed_cell_recorded_others_finish_fixed_rerun_computes_only_it(tmp_pat
     new = [c.hash for c in fixed.cells if c.problem["heterogeneity"] == 1.0]
     assert sorted(rep4.computed) == sorted(new) and not rep4.failed and rep4.ok
     assert rep4.stale == 4
-    assert status(out) == {"done": fixed.hashes, "failed": [], "pending": []}
+    assert status(out) == {"done": fixed.hashes, "damaged": [], "failed": [], "pending": []}
 
 
 def test_pool_survives_a_killed_worker_and_matches_serial(tmp_path):
@@ -243,7 +243,7 @@ lr = [0.5, 1.0, 3.0]
     assert "cell/s" in text.err or "cell" in text.err  # progress bar on stderr
     assert cli.main(["sweep", "status", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "12 cells: 6 done, 6 failed, 0 pending" in text and "x0" in text
+    assert "12 cells: 6 done, 0 damaged, 6 failed, 0 pending" in text and "x0" in text
     assert cli.main(["sweep", "tune", str(out)]) == 0
     text = capsys.readouterr().out
     assert "quadratic#0 | sgd: best lr" in text

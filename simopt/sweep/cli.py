@@ -5,6 +5,7 @@ import sys
 
 
 def _run(args) -> int:
+    from .executors import NoWorkersError
     from .runner import run_sweep
     from .spec import SpecError, load
     from .store import StoreError
@@ -22,11 +23,40 @@ def _run(args) -> int:
     except (StoreError, ImportError) as e:
         print(f"simopt sweep: {e}", file=sys.stderr)
         return 2
+    except NoWorkersError as e:
+        print(f"simopt sweep: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return _interrupted(spec, args)
     if not args.quiet:
         print(rep.summary())
         if rep.failed or rep.skipped_failed:
             print(f"failed cells: see `simopt sweep status {args.out} -v`")
     return 0 if rep.ok else 1
+
+
+def _interrupted(spec, args) -> int:
+    """Ctrl-C: one line with what is done and how to resume; exit status 130 (128 + SIGINT)."""
+    import shlex
+    import signal
+
+    from .store import DONE, Store
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt this line
+    try:
+        states = Store(args.out).states(spec.hashes, warn=False)
+        done = sum(1 for v in states.values() if v == DONE)
+    except Exception:  # noqa: BLE001 - the counts are a courtesy; the resume hint is what matters
+        done = None
+    argv = ["simopt", "sweep", "run", str(args.config), "--out", str(args.out)]
+    if args.workers is not None:
+        argv += ["--workers", str(args.workers)]
+    if args.dask is not None:
+        argv += ["--dask", args.dask]
+    counts = (f"{done}/{len(spec.hashes)} cells done, {len(spec.hashes) - done} pending"
+              if done is not None else f"{len(spec.hashes)} cells")
+    print(f"\nsimopt sweep: interrupted: {counts}; resume with: {shlex.join(argv)}",
+          file=sys.stderr)
+    return 130
 
 
 def _status(args) -> int:
@@ -40,9 +70,13 @@ def _status(args) -> int:
     store = Store(args.dir)
     spec = store.read_spec()
     n = len(spec.cells)
-    print(f"{args.dir}: {n} cells: {len(st['done'])} done, {len(st['failed'])} failed, "
-          f"{len(st['pending'])} pending")
+    print(f"{args.dir}: {n} cells: {len(st['done'])} done, {len(st['damaged'])} damaged, "
+          f"{len(st['failed'])} failed, {len(st['pending'])} pending")
     byhash = {c.hash: c for c in spec.cells}
+    for h in st["damaged"]:
+        c = byhash[h]
+        print(f"  damaged {h[:12]}  {c.problem_label} | {c.optimizer_label} lr={c.lr} "
+              f"seed={c.seed}: {store.check(h)} (a re-run recomputes it)")
     for h in st["failed"]:
         c = byhash[h]
         err = store.load_failure(h).get("error", "?")

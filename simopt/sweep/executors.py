@@ -21,14 +21,16 @@ workers or the order cells finish in.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import threading
 import time
 import traceback
 from collections import deque
+from contextlib import contextmanager
 
 __all__ = ["execute_cell", "SerialExecutor", "LocalExecutor", "DaskExecutor", "make_executor",
-           "WORKER_ENV"]
+           "WORKER_ENV", "NoWorkersError"]
 
 #: environment of local and LocalCluster workers: one compute thread each
 WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -61,6 +63,21 @@ def result_arrays(res) -> dict:
     return {k: np.asarray(v) for k, v in arrays.items()}
 
 
+_MACHINE = None
+
+
+def _machine_type() -> dict:
+    """This process's machine type (``simopt._provenance.machine_type``), computed once."""
+    global _MACHINE
+    if _MACHINE is None:
+        try:
+            from .._provenance import machine_type
+            _MACHINE = machine_type()
+        except Exception as e:  # noqa: BLE001 - provenance must never fail a cell
+            _MACHINE = {"error": f"{type(e).__name__}: {e}"}
+    return _MACHINE
+
+
 def execute_cell(payload: dict) -> dict:
     """Run one cell: build its problem and optimizer, call ``simopt.run``.
 
@@ -70,7 +87,7 @@ def execute_cell(payload: dict) -> dict:
     optimizer and the run: the cell's own compute.
     """
     t0 = time.perf_counter()
-    where = {"host": socket.gethostname(), "pid": os.getpid()}
+    where = {"host": socket.gethostname(), "pid": os.getpid(), "machine_type": _machine_type()}
     try:
         import simopt
 
@@ -123,6 +140,22 @@ class SerialExecutor:
 _ENV_LOCK = threading.Lock()
 
 
+@contextmanager
+def _sigint_blocked():
+    """Block SIGINT in this thread while worker processes (or the thread that starts them) are
+    created: they inherit the blocked mask, so a Ctrl-C reaches only the parent, which stops the
+    sweep and its workers itself (no KeyboardInterrupt traceback from every worker).  A SIGINT that
+    arrives meanwhile stays pending and is delivered when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def _warm_up():
     """Load the engine's compiled kernels with one tiny run, so a worker's first real cell does not
     pay for it (numba loads cached machine code on first call)."""
@@ -136,7 +169,9 @@ def _warm_up():
 
 def _worker_loop(conn):
     """Worker process body: warm up, say ``("ready",)``, then receive ``(index, payload)`` and send
-    back ``("result", index, result)``; stop on ``None`` or when the parent's end closes."""
+    back ``("result", index, result)``; stop on ``None`` or when the parent's end closes.  Ctrl-C is
+    the parent's to handle (it stops the workers): SIGINT is ignored here."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _warm_up()
     try:
         conn.send(("ready",))
@@ -202,7 +237,8 @@ class LocalExecutor:
             saved = {k: os.environ.get(k) for k in WORKER_ENV}
             os.environ.update(WORKER_ENV)
             try:
-                p.start()
+                with _sigint_blocked():
+                    p.start()
             finally:
                 for k, v in saved.items():
                     if v is None:
@@ -256,6 +292,7 @@ class LocalExecutor:
         def any_ready():
             return any(w[1] for w in workers.values())
 
+        interrupted = False
         try:
             for _ in range(min(self.workers, len(cells))):
                 start()
@@ -294,10 +331,13 @@ class LocalExecutor:
                         callback(cells[j], res)
                     else:  # ("ready",)
                         dispatch(conn)
+        except BaseException:  # Ctrl-C or an error in the callback: the cells running are lost
+            interrupted = True
+            raise
         finally:
-            for conn, (p, ready, _) in workers.items():
-                if not ready:  # still starting up, never given work: no need to wait for it
-                    p.terminate()
+            for conn, (p, ready, i) in workers.items():
+                if not ready or (interrupted and i is not None):
+                    p.terminate()  # starting up, or busy with a cell nobody will record
                     continue
                 try:
                     conn.send(None)
@@ -315,6 +355,10 @@ class LocalExecutor:
 # dask
 
 
+class NoWorkersError(RuntimeError):
+    """A Dask sweep gave up: no worker was connected to the scheduler for too long."""
+
+
 class DaskExecutor:
     """Run cells as ``dask.distributed`` tasks (one per cell, keyed by the cell's content hash).
 
@@ -326,7 +370,11 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, address: str | None = "local", *, workers: int | None = None, client=None):
+    #: seconds a sweep waits with no worker connected to the scheduler before it gives up
+    NO_WORKER_TIMEOUT = 60.0
+
+    def __init__(self, address: str | None = "local", *, workers: int | None = None, client=None,
+                 no_worker_timeout: float | None = None):
         try:
             import distributed  # noqa: F401
         except ImportError:
@@ -338,6 +386,9 @@ class DaskExecutor:
         self.address = address
         self.workers = workers
         self.client = client
+        from .._validate import check_positive_scalar
+        self.no_worker_timeout = (self.NO_WORKER_TIMEOUT if no_worker_timeout is None else
+                                  check_positive_scalar(no_worker_timeout, "no_worker_timeout"))
 
     def describe(self) -> dict:
         d = {"executor": self.name}
@@ -355,24 +406,51 @@ class DaskExecutor:
         if self.client is not None:
             return self.client, None, False
         if self.address == "local":
-            cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1,
-                                   threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   scheduler_port=0, dashboard_address="127.0.0.1:0", env=dict(WORKER_ENV))
+            with _sigint_blocked():  # the cluster's threads and worker processes inherit the mask
+                cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1,
+                                       threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       scheduler_port=0, dashboard_address="127.0.0.1:0",
+                                       env=dict(WORKER_ENV))
             return Client(cluster), cluster, True
         return Client(self.address), None, True
+
+    def _completed(self, client, futures, wait, poll: float = 0.5):
+        """Yield futures as they finish; raise :class:`NoWorkersError` once no worker has been connected
+        for ``no_worker_timeout`` seconds (Dask itself would wait for one forever)."""
+        pending = set(futures)
+        alone_since = None
+        while pending:
+            try:
+                done, pending = wait(list(pending), timeout=poll, return_when="FIRST_COMPLETED")
+                pending = set(pending)
+            except TimeoutError:
+                done = ()
+            yield from done
+            if not pending or done:
+                alone_since = None
+                continue
+            if client.scheduler_info().get("workers"):
+                alone_since = None
+            elif alone_since is None:
+                alone_since = time.monotonic()
+            elif time.monotonic() - alone_since > self.no_worker_timeout:
+                raise NoWorkersError(
+                    f"no Dask worker connected to the scheduler {client.scheduler.address} for "
+                    f"{self.no_worker_timeout:g} s: {len(pending)} cell(s) not computed (start "
+                    f"workers, then re-run the same command to resume)")
 
     def map(self, cells, callback):
         cells = list(cells)
         if not cells:
             return
-        from distributed import as_completed
+        from distributed import wait
         client, cluster, own = self._connect()
         try:
             futures = {}
             for c in cells:
                 f = client.submit(execute_cell, c.payload, key=f"simopt-cell-{c.hash}", pure=False)
                 futures[f] = c
-            for f in as_completed(list(futures)):
+            for f in self._completed(client, futures, wait):
                 c = futures.pop(f)
                 try:
                     # blocks if the result was lost with a dying worker and is being recomputed

@@ -3,7 +3,8 @@
 * ``long``: one row per (cell, run, recorded step) — cell hash, labels, the scalar problem and
   optimizer parameters (``problem.<key>``, ``optimizer.<key>``; nested tables flattened with dots),
   seed, run, step, loss = f(x_t) - f*, rel_loss = f(x_t)/f(x_0), grad_norm, diverged (of the run).
-* ``summary``: one row per cell of the spec, done or not (``status``) — all parameters (lists as
+* ``summary``: one row per cell of the spec, done or not (``status``: done, damaged, failed or
+  pending; a damaged cell, see :mod:`.store`, has its bad file in ``error``) — all parameters (lists as
   JSON), runs, steps, diverged runs, median/quartiles of the final relative loss, and with ``eps``:
   successes, median T(eps) and ERT (theory_notes §5: total steps spent / successes, ``inf`` with no
   success), the cell's own wall time, and the error of a failed cell.
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .store import DONE, FAILED, Store
+from .store import DAMAGED, DONE, FAILED, Store, atomic_file
 from .tune import tune
 
 __all__ = ["long_rows", "summary_rows", "tuning_rows", "write_csv", "to_dataframe", "export"]
@@ -60,7 +61,8 @@ def long_columns(source) -> list[str]:
 
 
 def long_rows(source):
-    """Yield the rows (dicts) of the long table, done cells only, in spec order."""
+    """Yield the rows (dicts) of the long table, done cells only, in spec order (damaged cells are
+    skipped with a warning naming the file, see :mod:`.store`)."""
     store = _store(source)
     spec = store.read_spec()
     states = store.states(spec.hashes)
@@ -121,6 +123,8 @@ def summary_rows(source, *, eps=None, eps_metric=None) -> list[dict]:
                 T = r.iterations_to(eps, metric)
                 row.update({"eps": eps, "n_success": int(np.isfinite(T).sum()),
                             "T_eps_median": float(np.median(T)), "ERT": r.ert(eps, metric)})
+        elif states[c.hash] == DAMAGED:
+            row["error"] = store.check(c.hash)
         elif states[c.hash] == FAILED:
             f = store.load_failure(c.hash)
             row.update({"error": f.get("error"), "wall_time": f.get("wall_time")})
@@ -150,13 +154,12 @@ def _fmt(v):
 
 
 def _write(path: Path, columns, rows):
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    # a fresh O_EXCL temporary name (never a planted file or symlink), removed on any error
+    with atomic_file(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(columns)
         for r in rows:
             w.writerow([_fmt(r.get(k)) for k in columns])
-    tmp.replace(path)
 
 
 def write_csv(source, out_dir=None) -> dict:
