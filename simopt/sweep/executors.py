@@ -149,6 +149,10 @@ def _sigint_blocked():
     if not hasattr(signal, "pthread_sigmask"):
         yield
         return
+    # multiprocessing starts its resource tracker with the first child and *unblocks* SIGINT after
+    # that: start it now, before blocking
+    from multiprocessing import resource_tracker
+    resource_tracker.ensure_running()
     old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
@@ -406,11 +410,12 @@ class DaskExecutor:
         if self.client is not None:
             return self.client, None, False
         if self.address == "local":
+            import logging
             with _sigint_blocked():  # the cluster's threads and worker processes inherit the mask
                 cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1,
                                        threads_per_worker=1, processes=True, host="127.0.0.1",
                                        scheduler_port=0, dashboard_address="127.0.0.1:0",
-                                       env=dict(WORKER_ENV))
+                                       env=dict(WORKER_ENV), silence_logs=logging.ERROR)
             return Client(cluster), cluster, True
         return Client(self.address), None, True
 
@@ -461,6 +466,13 @@ class DaskExecutor:
                            "wall_time": float("nan")}
                 f.release()
                 callback(c, res)
+        except KeyboardInterrupt:
+            # Ctrl-C: the cells still running are abandoned; closing the cluster under them makes
+            # its nannies and workers log cancellations, which say nothing the user needs
+            import logging
+            logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+            client.cancel(list(futures))
+            raise
         finally:
             if own:
                 client.close()
