@@ -29,7 +29,8 @@ import scipy.linalg
 
 from . import noise as _noise_mod
 from ._blas import one_thread, single_threaded
-from ._validate import as_float_array, check_bool, check_int, check_interval, check_positive_scalar
+from ._validate import (as_float_array, check_bool, check_int, check_interval, check_positive_scalar,
+                        check_size)
 from .rotations import _check_sizes, _haar, _haar_so, _partial_from
 from .spectra import as_block_eigvals
 
@@ -91,6 +92,18 @@ def _check_noise(noise):
         raise TypeError(f"noise: expected None or a simopt.noise model (gaussian, hessian_aligned, "
                         f"student_t), got {type(noise).__name__}")
     return noise
+
+
+_TINY = float(np.finfo(np.float64).tiny)
+
+
+def _check_eigvals(lam: np.ndarray, name: str) -> np.ndarray:
+    """Eigenvalues must be normal float64 numbers (>= 2.2e-308): a subnormal one has no finite
+    reciprocal step (1/λ = inf) and no relative precision."""
+    if lam.min() < _TINY:
+        raise ValueError(f"{name}: expected eigenvalues >= {_TINY!r} (the smallest normal float64), "
+                         f"got {float(lam.min())!r}")
+    return lam
 
 
 def _check_seed(seed) -> int:
@@ -186,6 +199,13 @@ class Quadratic:
         if not math.isfinite(f0):
             raise ValueError("x0: f(x0) = ½(x0 − x*)ᵀH(x0 − x*) is not finite (overflow: eigvals, "
                              "x0 or xstar too large)")
+        g = self.grad(x0)
+        with np.errstate(over="ignore"):
+            g2 = float(np.dot(g, g))
+        if not math.isfinite(g2):
+            raise ValueError("eigvals: ‖∇f(x0)‖² = ‖H(x0 − x*)‖² overflows float64 (eigenvalues, x0 "
+                             "or xstar too large: no update rule could run on this problem); "
+                             "scale the eigenvalues down")
         return f0
 
     def _check_noise_shape(self):
@@ -494,9 +514,11 @@ def quadratic(eigvals, rotation="none", noise=None, seed=0, x0=None, xstar=None,
     partition, used by block-wise optimizers and metrics).  ``x0``/``xstar`` default to seeded
     standard-normal draws (module docstring); ``noise`` is ``None`` or a ``simopt.noise`` model.
     """
-    lam = as_float_array(eigvals, "eigvals", ndim=1, positive=True)
+    lam = _check_eigvals(as_float_array(eigvals, "eigvals", ndim=1, positive=True), "eigvals")
     d = lam.size
     rot_arg = _parse_rotation(rotation, ("none", "haar"))
+    if rot_arg not in ("none", 0.0):
+        check_size(d * d, "eigvals", f"a {d} x {d} rotation")
     noise = _check_noise(noise)
     seed = _check_seed(seed)
     sizes = _check_partition(blocks, d)
@@ -519,8 +541,11 @@ def quadratic(eigvals, rotation="none", noise=None, seed=0, x0=None, xstar=None,
 
 def _block_problem(spectra, rotation, noise, seed, x0, xstar, description_of, within_blocks=False):
     sizes = tuple(b.size for b in spectra)
-    lam = np.concatenate(spectra)
+    lam = _check_eigvals(np.concatenate(spectra), "block_eigvals")
     d = lam.size
+    if rotation not in ("none", 0, 0.0):
+        check_size(d * d if rotation != "block" else sum(n * n for n in sizes), "block_eigvals",
+                   f"the rotation of a {d}-dimensional problem")
     rot_arg = _parse_rotation(rotation, ("block", "none", "global", "haar"))
     within_blocks = check_bool(within_blocks, "within_blocks")
     noise = _check_noise(noise)
@@ -589,6 +614,7 @@ def heterogeneous_block_spectra(n_blocks, block_size, heterogeneity, condition_n
     """The block spectra of ``heterogeneous_blocks`` (one ascending array per block); see there."""
     B = check_int(n_blocks, "n_blocks", minimum=1)
     n = check_int(block_size, "block_size", minimum=1)
+    check_size(B * n, "n_blocks, block_size", f"{B} x {n} eigenvalues")
     h = check_interval(heterogeneity, "heterogeneity", 0.0, 1.0, high_closed=True)
     kappa = check_positive_scalar(condition_number, "condition_number")
     if kappa <= 1.0:

@@ -17,14 +17,14 @@ import numpy as np
 import scipy.linalg
 
 from ._blas import single_threaded
-from ._validate import as_float_array, check_int, check_interval, make_rng
+from ._validate import as_float_array, check_dim, check_int, check_interval, check_size, make_rng
 
 __all__ = ["identity", "haar", "partial", "block", "haar_blocks", "principal_log"]
 
 
 def identity(d) -> np.ndarray:
     """The ``d × d`` identity."""
-    d = check_int(d, "d", minimum=1)
+    d = check_dim(d, "d", dense=True)
     return np.eye(d)
 
 
@@ -45,7 +45,7 @@ def haar(d, rng) -> np.ndarray:
     with it, ``Q`` is the unique factor with ``diag(R) > 0``, whose law is invariant under left
     multiplication by any orthogonal matrix, i.e. Haar measure on O(d) (Mezzadri 2007).
     """
-    d = check_int(d, "d", minimum=1)
+    d = check_dim(d, "d", dense=True)
     return _haar(d, make_rng(rng, "rng"))
 
 
@@ -154,7 +154,7 @@ def partial(d, theta, rng) -> np.ndarray:
     conjugation ``R → V R Vᵀ`` (as that of ``Q`` is, and ``log`` commutes with conjugation), so no
     axis is preferred apart from the identity's own.  ``R(θ)`` is orthogonal to ~1e-14 (``Z`` is).
     """
-    d = check_int(d, "d", minimum=1)
+    d = check_dim(d, "d", dense=True)
     theta = check_interval(theta, "theta", 0.0, 1.0, high_closed=True)
     q = _haar_so(d, make_rng(rng, "rng"))
     return _partial_from(q, theta)
@@ -176,6 +176,7 @@ def _check_sizes(sizes, name="sizes") -> list[int]:
 def haar_blocks(sizes, rng) -> list[np.ndarray]:
     """Independent Haar draws (``haar``), one per block size, drawn in block order from ``rng``."""
     sizes = _check_sizes(sizes)
+    check_size(sum(n * n for n in sizes), "sizes", "the blocks' rotations")
     gen = make_rng(rng, "rng")
     return [_haar(n, gen) for n in sizes]
 
@@ -183,5 +184,6 @@ def haar_blocks(sizes, rng) -> list[np.ndarray]:
 def block(sizes, rng) -> np.ndarray:
     """Block-diagonal orthogonal matrix ``diag(R_1, …, R_B)`` with independent Haar blocks ``R_b`` of
     the given sizes (``haar_blocks``): each block's coordinates are mixed among themselves only."""
+    check_size(sum(_check_sizes(sizes)) ** 2, "sizes", "the block-diagonal matrix")
     blocks = haar_blocks(sizes, rng)
     return np.ascontiguousarray(scipy.linalg.block_diag(*blocks))
