@@ -384,12 +384,7 @@ class Quadratic:
         if isinstance(X, (str, bytes)) or X is None:
             raise TypeError(f"{name}: expected an array of shape ({self._dim},) or "
                             f"(runs, {self._dim}), got {type(X).__name__}")
-        if np.iscomplexobj(X):
-            raise TypeError(f"{name}: expected real numbers, got complex")
-        try:
-            a = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"{name}: expected an array of real numbers ({e})") from None
+        a = as_float_array(X, name)  # real, finite, non-empty
         if not ((a.ndim == 1 and a.shape[0] == self._dim)
                 or (a.ndim == 2 and a.shape[1] == self._dim)):
             raise ValueError(f"{name}: expected shape ({self._dim},) or (runs, {self._dim}), "

@@ -111,6 +111,10 @@ def run_sweep(spec, out, *, workers: int | None = None, dask: str | None = None,
     files; all are on disk when ``run_sweep`` returns).  Shows a progress bar (cells done / total,
     ETA) unless ``quiet``.
     """
+    from .._validate import check_bool
+    quiet = check_bool(quiet, "quiet")
+    retry_failed = check_bool(retry_failed, "retry_failed")
+    fsync = check_bool(fsync, "fsync")
     spec = as_spec(spec)
     if executor is None:
         executor = make_executor(workers=workers, dask=dask, client=client)

@@ -284,8 +284,8 @@ def _axis_values(vals, where):
     if len(vals) == 0:
         raise SpecError(f"{where}: empty grid axis (a grid axis needs at least one value)")
     seen = set()
-    for v in vals:
-        c = canonical_json(v)
+    for i, v in enumerate(vals):
+        c = json.dumps(_canon(v, f"{where}[{i}]"), sort_keys=True, separators=(",", ":"))
         if c in seen:
             raise SpecError(f"{where}: duplicate value {v!r} in grid axis")
         seen.add(c)
@@ -495,8 +495,10 @@ def _spec_error(where: str, key: str, e: Exception) -> SpecError:
     the spec path ``where.key``."""
     msg = str(e)
     head, sep, rest = msg.partition(": ")
-    if sep and " " not in head:
-        key, msg = (head if head.split("[")[0].split(".")[0] in _PROBLEM_KEYS else key), rest
+    if sep and " " not in head:  # the constructor named the argument: use its name in the path
+        top = head.split("[")[0].split(".")[0]
+        key = head if top in _PROBLEM_KEYS else f"{key}.{head}"
+        msg = rest
     cls = SpecTypeError if isinstance(e, TypeError) else SpecError
     return cls(f"{where}.{key}: {msg}")
 

@@ -194,6 +194,10 @@ class Store:
     """A sweep results directory (see the module docstring for its layout)."""
 
     def __init__(self, path, *, create: bool = False):
+        from .._validate import check_bool
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path: expected a directory path, got {type(path).__name__}")
+        create = check_bool(create, "create")
         self.path = Path(path)
         self.cells_dir = self.path / "cells"
         if create:

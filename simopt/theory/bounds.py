@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import (as_float_array, check_interval, check_nonneg_scalar,
-                         check_positive_scalar, takes_problem)
+from .._validate import (as_float_array, check_int, check_interval, check_nonneg_scalar,
+                         check_positive_scalar, check_size, takes_problem)
 from . import metrics as _m
 
 __all__ = [
@@ -62,19 +62,19 @@ def iterations_for_contraction(q, eps) -> float:
     if q == 0.0:
         return 1.0
     r = math.log(1.0 / eps) / (-math.log(q))
-    return float(max(1, math.ceil(r)))
+    return float(max(1, math.ceil(r))) if math.isfinite(r) else math.inf
 
 
 @takes_problem
 def one_step_loss(problem, X, U, lr) -> np.ndarray:
     """(Q): f(x − ηu) = f(x) − η gᵀu + ½ η² uᵀHu, exactly (theory_notes §0).  ``X``, ``U``: ``(..., d)``;
     ``lr``: scalar or array broadcastable to the batch shape."""
-    X = as_float_array(X, "x")
-    U = as_float_array(U, "u")
+    X = _m._points(problem, X, "X")
+    U = _m._points(problem, U, "U")
     E = X - problem.xstar
     G = _m.hess_apply(problem, E)
     f = 0.5 * np.einsum("...i,...i->...", E, G)
-    eta = np.asarray(lr, dtype=np.float64)
+    eta = as_float_array(lr, "lr")
     return (f - eta * np.einsum("...i,...i->...", G, U)
             + 0.5 * eta * eta * np.einsum("...i,...i->...", U, _m.hess_apply(problem, U)))
 
@@ -203,6 +203,7 @@ def adam_optimal_lr(problem, x0=None, eps: float = 0.0):
 def adam_bound(problem, lr, eps, x0=None, adam_eps: float = 0.0) -> Bound:
     """Adam(β1=0, β2=1, v₀=g₀∘g₀) = GD on H̃ (theory_notes §2E; Zhang et al. 2024, thesis Thm 3.2):
     per-step factor ρ̃(η)², T(ε) ≤ ⌈ln(1/ε)/(−2 ln ρ̃(η))⌉.  ``x0``: one point (default ``problem.x0``)."""
+    adam_eps = check_nonneg_scalar(adam_eps, "adam_eps")
     rho = adam_rate(problem, lr, x0, adam_eps)
     if np.ndim(rho) != 0:
         raise ValueError("x0: adam_bound takes one starting point; use adam_rate for a batch")
@@ -230,7 +231,9 @@ def sgd_noise_curve(problem, lr, steps, f0=None, cov=None):
         raise ValueError(f"lr: the §3H bound needs lr <= 1/L = {1.0 / float(problem.L):.6g}, got {eta}")
     V = sgd_noise_level(problem, cov)
     f0 = float(problem.f0) if f0 is None else check_nonneg_scalar(f0, "f0")
-    t = np.arange(int(steps) + 1, dtype=np.float64)
+    steps = check_int(steps, "steps", minimum=0)
+    check_size(steps + 1, "steps", f"{steps + 1} values")
+    t = np.arange(steps + 1, dtype=np.float64)
     mu = float(problem.mu)
     return (1.0 - eta * mu) ** t * f0 + eta * V / (2.0 * mu)
 

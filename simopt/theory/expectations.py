@@ -270,10 +270,8 @@ def ssd_expected_next_loss(problem, X, lr, sigma=None) -> np.ndarray:
     """
     eta = check_nonneg_scalar(lr, "lr")
     s = _sigma_arg(problem, sigma)
-    X = as_float_array(X, "x")
-    if X.shape[-1] != problem.dim:
-        raise ValueError(f"x: expected last axis of length {problem.dim}, got shape {X.shape}")
-    from .metrics import hess_apply
+    from .metrics import _points, hess_apply
+    X = _points(problem, X, "X")
     E = X - problem.xstar
     G = hess_apply(problem, E)
     f = 0.5 * np.einsum("...i,...i->...", E, G)
@@ -289,7 +287,7 @@ def ssd_expected_next_loss(problem, X, lr, sigma=None) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------
 # Balles & Hennig 2018, Lemma 1 and Fig. 3 (theory_notes §4)
 def _rel_var(eta):
-    a = np.asarray(eta, dtype=np.float64)
+    a = as_float_array(eta, "eta", finite=False)
     if not np.all(np.isfinite(a)) or np.any(a < 0):
         raise ValueError("eta: expected finite relative standard deviations eta = sigma/|p| >= 0")
     return a

@@ -49,7 +49,7 @@ JS_GRID_POINTS = 2048
 def _points(problem, X, name="x"):
     """``X`` as a float64 array whose last axis has length ``problem.dim``."""
     a = as_float_array(X, name)
-    if a.shape[-1] != problem.dim:
+    if a.ndim == 0 or a.shape[-1] != problem.dim:
         raise ValueError(f"{name}: expected last axis of length {problem.dim} (the problem's "
                          f"dimension), got shape {a.shape}")
     return a
@@ -179,7 +179,9 @@ def parameter_weighted_smoothness(problem) -> float:
 def gradient_density(G) -> np.ndarray:
     """Gradient density ψ(g) = ‖g‖₁² / (P ‖g‖₂²) ∈ [1/P, 1] (theory_notes §1) for ``g`` of shape
     ``(..., P)``: 1 for a gradient with equal magnitudes, 1/P for a one-hot gradient; NaN for g = 0."""
-    G = as_float_array(G, "g")
+    G = as_float_array(G, "G")
+    if G.ndim == 0:
+        raise ValueError("G: expected gradients of shape (..., P), got a scalar")
     l1 = np.abs(G).sum(axis=-1)
     l2sq = np.einsum("...i,...i->...", G, G)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -236,7 +238,7 @@ def adam_preconditioned_eigvals(problem, x0=None, eps: float = 0.0) -> np.ndarra
     Raises ``ValueError`` when a diagonal entry of D is 0 (g₀ has a zero coordinate and ε = 0).
     """
     eps = check_nonneg_scalar(eps, "eps")
-    X0 = problem.x0 if x0 is None else x0
+    X0 = problem.x0 if x0 is None else _points(problem, x0, "x0")
     G0 = _grad(problem, X0)
     Dd = np.abs(G0) + eps
     if np.any(Dd <= 0):
