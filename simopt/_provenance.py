@@ -18,6 +18,8 @@ import platform
 import subprocess
 from pathlib import Path
 
+from ._cache import portable_requested
+
 __all__ = ["provenance", "machine_type", "blas_info", "numba_target", "cpu_model", "git_sha"]
 
 
@@ -99,7 +101,7 @@ def machine_type() -> dict:
             "blas": [f"{b['internal_api']} {b['version']} {b['architecture']}" for b in blas_info()],
             "numba_cpu_name": nt["cpu_name"], "numba_cpu_features": nt["cpu_features"],
             "numpy_simd": _numpy_simd(),
-            "portable": os.environ.get("SIMOPT_PORTABLE", "") not in ("", "0")}
+            "portable": portable_requested()}
 
 
 def provenance() -> dict:

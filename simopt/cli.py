@@ -35,16 +35,27 @@ def _info(args) -> int:
         for lib in threadpool_info():
             if lib.get("user_api") == "blas":
                 print(f"blas    {lib.get('internal_api')} {lib.get('version')} "
-                      f"threads={lib.get('num_threads')}")
+                      f"kernel={lib.get('architecture')} threads={lib.get('num_threads')}")
     except ImportError:
         pass
+    from ._provenance import machine_type
+    mt = machine_type()
+    print("machine type (results are bit-identical between machines where all of these agree):")
+    print(f"  cpu          {mt['cpu_model']} ({mt['machine']})")
+    print(f"  blas kernel  {'; '.join(mt['blas'])}")
+    print(f"  numba target {mt['numba_cpu_name']} "
+          f"({len(mt['numba_cpu_features'].split(',')) if mt['numba_cpu_features'] else 0} "
+          f"features)")
+    print(f"  numpy simd   {' '.join(mt['numpy_simd']) or '(baseline only)'}")
+    print(f"  portable     {'on (SIMOPT_PORTABLE)' if mt['portable'] else 'off'}")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simopt", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    p = sub.add_parser("info", help="print versions, threads and the Numba cache directory")
+    p = sub.add_parser("info", help="print versions, threads, the Numba cache directory and the "
+                                    "machine type results depend on")
     p.set_defaults(func=_info)
     for mod in _VERB_MODULES:
         try:

@@ -157,3 +157,13 @@ def test_legacy_cells_without_checksums_are_checked_structurally(reference, tmp_
     p.write_bytes(p.read_bytes()[:100])
     shutil.copyfile(store.cells_dir / f"{h0}.json", store.cells_dir / f"{h1}.json")
     assert Store(out).states([h0, h1], warn=False) == {h0: "damaged", h1: "damaged"}
+
+
+def test_export_cli_names_the_damaged_file_in_one_line(damaged, capsys):
+    spec, out, bad = damaged
+    assert cli.main(["sweep", "export", str(out)]) == 0
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == len(bad)
+    for h, (p, _) in bad.items():
+        assert sum(ln.startswith("simopt sweep: warning: damaged cell file ") and str(p) in ln
+                   for ln in err) == 1

@@ -90,6 +90,26 @@ def _status(args) -> int:
     return 0
 
 
+def _one_line_warnings(func):
+    """Run a verb with each warning (e.g. a damaged cell skipped) printed as one line on stderr."""
+    import functools
+    import warnings
+
+    @functools.wraps(func)
+    def wrapper(args):
+        shown = set()
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if str(message) not in shown:  # once per message, however often it is raised
+                shown.add(str(message))
+                print(f"simopt sweep: warning: {message}", file=sys.stderr)
+        with warnings.catch_warnings():
+            warnings.showwarning = show
+            return func(args)
+    return wrapper
+
+
+@_one_line_warnings
 def _tune(args) -> int:
     from .tune import tune
     res = tune(args.dir, criterion=args.criterion, eps=args.eps)
@@ -100,6 +120,7 @@ def _tune(args) -> int:
     return 0
 
 
+@_one_line_warnings
 def _export(args) -> int:
     from .export import export
     paths = export(args.dir, args.out, parquet=True if args.parquet else None)
@@ -108,6 +129,7 @@ def _export(args) -> int:
     return 0
 
 
+@_one_line_warnings
 def _plot(args) -> int:
     from .plot import plot_best
     for p in plot_best(args.dir, args.out, metric=args.metric):

@@ -505,7 +505,7 @@ def _spec_error(where: str, key: str, e: Exception) -> SpecError:
 
 _PROBLEM_KEYS = ("eigvals", "block_eigvals", "n_blocks", "block_size", "heterogeneity",
                  "condition_number", "block_width", "rotation", "noise", "x0", "xstar", "blocks",
-                 "seed", "within_blocks", "scale", "df")
+                 "seed", "within_blocks")
 
 
 def _check_problem_point(p: dict, where: str, shown: str):
