@@ -16,10 +16,12 @@ cache location when it is decorated), so ``simopt/__init__.py`` calls :func:`con
 Portable mode (opt-in, ``SIMOPT_PORTABLE=1`` in the environment): :func:`configure` also pins the
 CPU-dependent code paths to baselines, by environment variables that must be set before NumPy and
 Numba load (so before ``import numpy``, or set them yourself): ``NUMBA_CPU_NAME=generic`` (Numba
-compiles for the baseline x86-64 / CPU-family target, not the host's instruction set) and
+compiles for the baseline x86-64 / CPU-family target, not the host's instruction set),
 ``OPENBLAS_CORETYPE`` (``Haswell`` on x86-64, ``ARMV8`` on arm64: OpenBLAS uses that kernel, not the
-one it would pick for this CPU).  Pool and LocalCluster workers inherit them.  Results are then the
-same on CPUs that differ only in those choices, at a measured cost (``benchmarks/bench_determinism.py``).
+one it would pick for this CPU) and, on x86-64, ``NPY_DISABLE_CPU_FEATURES`` (NumPy's own
+AVX-512 loops off, e.g. for ``power``/``exp`` in the spectra).  Pool and LocalCluster workers inherit
+them.  Results are then the same on CPUs that differ only in those choices (any x86-64 CPU with
+AVX2 and FMA), at a measured cost (``benchmarks/bench_determinism.py``).
 """
 from __future__ import annotations
 
@@ -51,11 +53,15 @@ def loops_dir() -> str:
     return d
 
 
+#: NumPy's dispatch targets above x86-64-v3 (AVX2/FMA, what the Haswell BLAS kernel needs too),
+#: under the names of NumPy 1.x and 2.x (a name this NumPy does not know is ignored)
+_NUMPY_ABOVE_V3 = ("X86_V4 AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX "
+                   "AVX512_CNL AVX512_ICL AVX512_SPR")
+_X86 = {"NUMBA_CPU_NAME": "generic", "OPENBLAS_CORETYPE": "Haswell",
+        "NPY_DISABLE_CPU_FEATURES": _NUMPY_ABOVE_V3}
+_ARM = {"NUMBA_CPU_NAME": "generic", "OPENBLAS_CORETYPE": "ARMV8"}
 #: what SIMOPT_PORTABLE=1 sets, per machine architecture
-PORTABLE_ENV = {"x86_64": {"NUMBA_CPU_NAME": "generic", "OPENBLAS_CORETYPE": "Haswell"},
-                "AMD64": {"NUMBA_CPU_NAME": "generic", "OPENBLAS_CORETYPE": "Haswell"},
-                "aarch64": {"NUMBA_CPU_NAME": "generic", "OPENBLAS_CORETYPE": "ARMV8"},
-                "arm64": {"NUMBA_CPU_NAME": "generic", "OPENBLAS_CORETYPE": "ARMV8"}}
+PORTABLE_ENV = {"x86_64": _X86, "AMD64": _X86, "aarch64": _ARM, "arm64": _ARM}
 
 
 def portable_requested() -> bool:
