@@ -419,56 +419,72 @@ class DaskExecutor:
             return Client(cluster), cluster, True
         return Client(self.address), None, True
 
-    def _completed(self, client, futures, wait, poll: float = 0.5):
-        """Yield futures as they finish; raise :class:`NoWorkersError` once no worker has been connected
-        for ``no_worker_timeout`` seconds (Dask itself would wait for one forever)."""
-        pending = set(futures)
-        alone_since = None
-        while pending:
-            try:
-                done, pending = wait(list(pending), timeout=poll, return_when="FIRST_COMPLETED")
-                pending = set(pending)
-            except TimeoutError:
-                done = ()
-            yield from done
-            if not pending or done:
-                alone_since = None
+    def _check_workers(self, client, state: dict, left: int):
+        """Raise :class:`NoWorkersError` once no worker has been connected for
+        ``no_worker_timeout`` seconds (Dask itself would wait for one forever).  ``state`` carries
+        the time of the last look and since when no worker was seen."""
+        now = time.monotonic()
+        if now - state.get("checked", 0.0) < 0.5:
+            return
+        state["checked"] = now
+        if client.scheduler_info().get("workers"):
+            state["alone_since"] = None
+        elif state.get("alone_since") is None:
+            state["alone_since"] = now
+        elif now - state["alone_since"] > self.no_worker_timeout:
+            raise NoWorkersError(
+                f"no Dask worker connected to the scheduler {client.scheduler.address} for "
+                f"{self.no_worker_timeout:g} s: {left} cell(s) not computed (start workers, then "
+                f"re-run the same command to resume)")
+
+    def _completed(self, client, futures, state, poll: float = 0.05):
+        """Yield futures as they finish, watching that workers are left."""
+        from distributed import as_completed
+        ac = as_completed(list(futures), loop=client.loop)  # this client's loop, not the default's
+        left = len(futures)
+        while left:
+            batch = ac.next_batch(block=False)
+            if batch:
+                left -= len(batch)
+                state["alone_since"] = None
+                yield from batch
                 continue
-            if client.scheduler_info().get("workers"):
-                alone_since = None
-            elif alone_since is None:
-                alone_since = time.monotonic()
-            elif time.monotonic() - alone_since > self.no_worker_timeout:
-                raise NoWorkersError(
-                    f"no Dask worker connected to the scheduler {client.scheduler.address} for "
-                    f"{self.no_worker_timeout:g} s: {len(pending)} cell(s) not computed (start "
-                    f"workers, then re-run the same command to resume)")
+            time.sleep(poll)
+            self._check_workers(client, state, left)
+
+    def _result(self, client, f, state, left: int):
+        """``f.result()``, which blocks while a result lost with a dying worker is recomputed:
+        watched the same way."""
+        while True:
+            try:
+                return f.result(timeout=0.5)
+            except TimeoutError:
+                self._check_workers(client, state, left)
 
     def map(self, cells, callback):
         cells = list(cells)
         if not cells:
             return
-        from distributed import wait
         client, cluster, own = self._connect()
         try:
             futures = {}
             for c in cells:
                 f = client.submit(execute_cell, c.payload, key=f"simopt-cell-{c.hash}", pure=False)
                 futures[f] = c
-            for f in self._completed(client, futures, wait):
+            state = {}
+            for f in self._completed(client, futures, state):
                 c = futures.pop(f)
                 try:
-                    # blocks if the result was lost with a dying worker and is being recomputed
-                    res = f.result()
+                    res = self._result(client, f, state, len(futures) + 1)
                 except Exception as exc:  # noqa: BLE001  (Dask-level failure, e.g. KilledWorker)
                     res = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                            "traceback": "".join(traceback.format_exception(exc)),
                            "wall_time": float("nan")}
                 f.release()
                 callback(c, res)
-        except KeyboardInterrupt:
-            # Ctrl-C: the cells still running are abandoned; closing the cluster under them makes
-            # its nannies and workers log cancellations, which say nothing the user needs
+        except (KeyboardInterrupt, NoWorkersError):
+            # the cells still pending are abandoned; closing the cluster under them makes its
+            # nannies and workers log cancellations, which say nothing the user needs
             import logging
             logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
             client.cancel(list(futures))
