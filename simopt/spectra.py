@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validate import (as_float_array, check_dim, check_int, check_interval, check_nonneg_scalar,
+from ._validate import (as_float_array, check_dim, check_interval, check_nonneg_scalar,
                         check_positive_scalar, make_rng)
 
 __all__ = ["linear", "logspace", "power_law", "two_cluster", "deep_learning_like", "redistribute",

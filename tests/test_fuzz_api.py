@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simopt
-from simopt import noise, rotations, schedules, spectra, sweep, theory
+from simopt import noise, rotations, schedules, spectra, sweep
 from simopt.theory import bounds, expectations, metrics
 
 D = 4

@@ -20,6 +20,7 @@ workers or the order cells finish in.
 """
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -410,7 +411,6 @@ class DaskExecutor:
         if self.client is not None:
             return self.client, None, False
         if self.address == "local":
-            import logging
             with _sigint_blocked():  # the cluster's threads and worker processes inherit the mask
                 cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1,
                                        threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -466,6 +466,7 @@ class DaskExecutor:
         if not cells:
             return
         client, cluster, own = self._connect()
+        quieted = None
         try:
             futures = {}
             for c in cells:
@@ -485,8 +486,9 @@ class DaskExecutor:
         except (KeyboardInterrupt, NoWorkersError):
             # the cells still pending are abandoned; closing the cluster under them makes its
             # nannies and workers log cancellations, which say nothing the user needs
-            import logging
-            logging.getLogger("distributed").setLevel(logging.CRITICAL + 1)
+            log = logging.getLogger("distributed")
+            quieted = log.level
+            log.setLevel(logging.CRITICAL + 1)
             client.cancel(list(futures))
             raise
         finally:
@@ -494,6 +496,8 @@ class DaskExecutor:
                 client.close()
                 if cluster is not None:
                     cluster.close()
+            if quieted is not None:
+                log.setLevel(quieted)
 
 
 def make_executor(workers: int | None = None, dask: str | None = None, client=None):

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._validate import check_bool
 from .executors import make_executor
 from .spec import as_spec
 from .store import DAMAGED, DONE, FAILED, PENDING, Store
@@ -111,7 +112,6 @@ def run_sweep(spec, out, *, workers: int | None = None, dask: str | None = None,
     files; all are on disk when ``run_sweep`` returns).  Shows a progress bar (cells done / total,
     ETA) unless ``quiet``.
     """
-    from .._validate import check_bool
     quiet = check_bool(quiet, "quiet")
     retry_failed = check_bool(retry_failed, "retry_failed")
     fsync = check_bool(fsync, "fsync")

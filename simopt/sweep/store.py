@@ -46,6 +46,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._validate import check_bool
 from .spec import Spec
 
 __all__ = ["Store", "StoreError", "CellDamagedError", "DamagedCellWarning", "CellResult", "DONE",
@@ -194,12 +195,12 @@ class Store:
     """A sweep results directory (see the module docstring for its layout)."""
 
     def __init__(self, path, *, create: bool = False):
-        from .._validate import check_bool
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path: expected a directory path, got {type(path).__name__}")
         create = check_bool(create, "create")
         self.path = Path(path)
         self.cells_dir = self.path / "cells"
+        self._checked = {}  # check() results per cell, keyed by the files' identity
         if create:
             self.cells_dir.mkdir(parents=True, exist_ok=True)
         elif not self.cells_dir.is_dir():
@@ -315,7 +316,7 @@ class Store:
     def check(self, h) -> str | None:
         """``None`` if the done cell ``h`` passes every check, else a one-line description of the
         damage that names the file.  Results are cached per file identity (inode, size, times)."""
-        cache = self.__dict__.setdefault("_checked", {})
+        cache = self._checked
         try:
             sig = self._signature(h)
         except FileNotFoundError:
@@ -363,7 +364,7 @@ class Store:
                 os.unlink(self._p(h, suffix))
             except FileNotFoundError:
                 pass
-        self.__dict__.get("_checked", {}).pop(h, None)
+        self._checked.pop(h, None)
 
     # -- writing ------------------------------------------------------------------------------
     def write_done(self, h: str, arrays: dict, info: dict, *, fsync: bool = False):
