@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from . import __version__, _cache
+from ._blas import one_thread
 from . import streams as _streams
 from ._kernels import tiles as K
 from ._validate import as_float_array, check_bool, check_int, check_positive_scalar
@@ -99,18 +100,6 @@ def _noise_arrays(problem):
     else:  # pragma: no cover
         raise ValueError(f"noise: unknown factor kind {how!r}")
     return tuple(out)
-
-
-_BLAS = None     # one ThreadpoolController for the process: building one rescans the loaded libraries
-
-
-def _blas_one_thread():
-    """A context that pins BLAS to one thread (see ``simopt._kernels.tiles``)."""
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
 
 
 def record_steps(steps: int, record_every: int) -> np.ndarray:
@@ -364,7 +353,7 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     noise_args = (*noise_arrays, nrng)
     rec_args = (rec_pos, rec_loss, rec_gn, rec_bgn, rec_x)
     try:
-        with _blas_one_thread():
+        with one_thread():
             if optimizer.compiled:
                 from ._kernels.loop import run_chunk
                 mod, step_addr, point_addr = _rule_callbacks(optimizer)

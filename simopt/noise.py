@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._blas import one_thread
 from ._validate import as_float_array, check_positive_scalar, check_scale
 
 __all__ = ["Noise", "gaussian", "correlated_gaussian", "hessian_aligned", "student_t"]
@@ -62,7 +63,8 @@ class Noise:
         if kind == "blocks":
             from scipy.linalg import block_diag
             a = block_diag(*a)
-        return v * (a @ a.T)
+        with one_thread():
+            return v * (a @ a.T)
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,7 +140,8 @@ class _CorrelatedGaussian(Noise):
         if self.cov.shape != (problem.dim, problem.dim):
             raise ValueError(f"cov: expected a ({problem.dim}, {problem.dim}) matrix (the problem's "
                              f"dimension), got shape {self.cov.shape}")
-        lam, Q = np.linalg.eigh(self.cov)
+        with one_thread():  # eigh's rounding depends on the BLAS thread count (simopt._blas)
+            lam, Q = np.linalg.eigh(self.cov)
         return "matrix", Q * np.sqrt(np.maximum(lam, 0.0))
 
     def __repr__(self):
@@ -156,7 +159,8 @@ def correlated_gaussian(cov) -> Noise:
         raise ValueError(f"cov: expected a square matrix, got shape {c.shape}")
     if not np.allclose(c, c.T, rtol=1e-10, atol=1e-12 * np.abs(c).max()):
         raise ValueError("cov: expected a symmetric matrix")
-    lam_min = np.linalg.eigvalsh(c)[0]
+    with one_thread():
+        lam_min = np.linalg.eigvalsh(c)[0]
     if lam_min < -1e-10 * max(1.0, np.abs(c).max()):
         raise ValueError(f"cov: expected a positive semi-definite matrix, smallest eigenvalue {lam_min:.3g}")
     c = (c + c.T) / 2

@@ -28,7 +28,9 @@ import numpy as np
 import scipy.linalg
 
 from . import noise as _noise_mod
-from ._validate import as_float_array, check_bool, check_int, check_interval, check_positive_scalar
+from ._blas import one_thread, single_threaded
+from ._validate import (as_float_array, check_bool, check_int, check_interval, check_positive_scalar,
+                        check_size)
 from .rotations import _check_sizes, _haar, _haar_so, _partial_from
 from .spectra import as_block_eigvals
 
@@ -90,6 +92,18 @@ def _check_noise(noise):
         raise TypeError(f"noise: expected None or a simopt.noise model (gaussian, hessian_aligned, "
                         f"student_t), got {type(noise).__name__}")
     return noise
+
+
+_TINY = float(np.finfo(np.float64).tiny)
+
+
+def _check_eigvals(lam: np.ndarray, name: str) -> np.ndarray:
+    """Eigenvalues must be normal float64 numbers (>= 2.2e-308): a subnormal one has no finite
+    reciprocal step (1/λ = inf) and no relative precision."""
+    if lam.min() < _TINY:
+        raise ValueError(f"{name}: expected eigenvalues >= {_TINY!r} (the smallest normal float64), "
+                         f"got {float(lam.min())!r}")
+    return lam
 
 
 def _check_seed(seed) -> int:
@@ -185,6 +199,13 @@ class Quadratic:
         if not math.isfinite(f0):
             raise ValueError("x0: f(x0) = ½(x0 − x*)ᵀH(x0 − x*) is not finite (overflow: eigvals, "
                              "x0 or xstar too large)")
+        g = self.grad(x0)
+        with np.errstate(over="ignore"):
+            g2 = float(np.dot(g, g))
+        if not math.isfinite(g2):
+            raise ValueError("eigvals: ‖∇f(x0)‖² = ‖H(x0 − x*)‖² overflows float64 (eigenvalues, x0 "
+                             "or xstar too large: no update rule could run on this problem); "
+                             "scale the eigenvalues down")
         return f0
 
     def _check_noise_shape(self):
@@ -273,7 +294,8 @@ class Quadratic:
         ``eigvalsh`` of the dense ``H_bb`` for dense ones."""
         if self._kind in ("diagonal", "block"):
             return [_readonly(np.sort(self._lam[s], kind="stable")) for s in self._blocks]
-        return [_readonly(np.linalg.eigvalsh(self._H[s, s])) for s in self._blocks]
+        with one_thread():
+            return [_readonly(np.linalg.eigvalsh(self._H[s, s])) for s in self._blocks]
 
     @property
     def L(self) -> float:
@@ -318,10 +340,11 @@ class Quadratic:
         """``diag(H⁻¹)_i = Σ_k R_ik² / λ_k``."""
         if self._kind == "diagonal":
             return 1.0 / self._diag
-        if self._kind == "block":
-            return np.concatenate([(r * r) @ (1.0 / self._lam[s])
-                                   for r, s in zip(self._rot, self._blocks)])
-        return (self._rot * self._rot) @ (1.0 / self._lam)
+        with one_thread():
+            if self._kind == "block":
+                return np.concatenate([(r * r) @ (1.0 / self._lam[s])
+                                       for r, s in zip(self._rot, self._blocks)])
+            return (self._rot * self._rot) @ (1.0 / self._lam)
 
     @functools.cached_property
     def linf_strong_convexity(self) -> float:
@@ -361,18 +384,14 @@ class Quadratic:
         if isinstance(X, (str, bytes)) or X is None:
             raise TypeError(f"{name}: expected an array of shape ({self._dim},) or "
                             f"(runs, {self._dim}), got {type(X).__name__}")
-        if np.iscomplexobj(X):
-            raise TypeError(f"{name}: expected real numbers, got complex")
-        try:
-            a = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"{name}: expected an array of real numbers ({e})") from None
+        a = as_float_array(X, name)  # real, finite, non-empty
         if not ((a.ndim == 1 and a.shape[0] == self._dim)
                 or (a.ndim == 2 and a.shape[1] == self._dim)):
             raise ValueError(f"{name}: expected shape ({self._dim},) or (runs, {self._dim}), "
                              f"got {a.shape}")
         return a
 
+    @single_threaded
     def _apply(self, E: np.ndarray) -> np.ndarray:
         """``E H`` row-wise (``H`` is symmetric, so each row is ``H e``)."""
         if self._kind == "diagonal":
@@ -403,10 +422,11 @@ class Quadratic:
     def _sqrt_factor(self):
         if self._kind == "diagonal":
             return "scale", np.sqrt(self._diag)
-        if self._kind == "block":
-            return "blocks", tuple(_sym((r * np.sqrt(self._lam[s])) @ r.T)
-                                   for r, s in zip(self._rot, self._blocks))
-        return "matrix", _sym((self._rot * np.sqrt(self._lam)) @ self._rot.T)
+        with one_thread():
+            if self._kind == "block":
+                return "blocks", tuple(_sym((r * np.sqrt(self._lam[s])) @ r.T)
+                                       for r, s in zip(self._rot, self._blocks))
+            return "matrix", _sym((self._rot * np.sqrt(self._lam)) @ self._rot.T)
 
     def noise_factor_sqrt_hessian(self, scale=1.0):
         """A factor ``A`` with ``A Aᵀ = scale²·H`` (the NQM noise, covariance ∝ H; seed_math.md §5):
@@ -474,6 +494,7 @@ def _description(name, **args):
     return {"constructor": name, "args": {k: _jsonable(v) for k, v in args.items()}}
 
 
+@single_threaded
 def quadratic(eigvals, rotation="none", noise=None, seed=0, x0=None, xstar=None,
               blocks=None) -> Quadratic:
     """A quadratic with spectrum ``eigvals`` (1-d, positive, finite; kept in the given order on the
@@ -488,9 +509,11 @@ def quadratic(eigvals, rotation="none", noise=None, seed=0, x0=None, xstar=None,
     partition, used by block-wise optimizers and metrics).  ``x0``/``xstar`` default to seeded
     standard-normal draws (module docstring); ``noise`` is ``None`` or a ``simopt.noise`` model.
     """
-    lam = as_float_array(eigvals, "eigvals", ndim=1, positive=True)
+    lam = _check_eigvals(as_float_array(eigvals, "eigvals", ndim=1, positive=True), "eigvals")
     d = lam.size
     rot_arg = _parse_rotation(rotation, ("none", "haar"))
+    if rot_arg not in ("none", 0.0):
+        check_size(d * d, "eigvals", f"a {d} x {d} rotation")
     noise = _check_noise(noise)
     seed = _check_seed(seed)
     sizes = _check_partition(blocks, d)
@@ -513,8 +536,11 @@ def quadratic(eigvals, rotation="none", noise=None, seed=0, x0=None, xstar=None,
 
 def _block_problem(spectra, rotation, noise, seed, x0, xstar, description_of, within_blocks=False):
     sizes = tuple(b.size for b in spectra)
-    lam = np.concatenate(spectra)
+    lam = _check_eigvals(np.concatenate(spectra), "block_eigvals")
     d = lam.size
+    if rotation not in ("none", 0, 0.0):
+        check_size(d * d if rotation != "block" else sum(n * n for n in sizes), "block_eigvals",
+                   f"the rotation of a {d}-dimensional problem")
     rot_arg = _parse_rotation(rotation, ("block", "none", "global", "haar"))
     within_blocks = check_bool(within_blocks, "within_blocks")
     noise = _check_noise(noise)
@@ -548,6 +574,7 @@ def _block_diag_matrix(mats):
     return scipy.linalg.block_diag(*mats)
 
 
+@single_threaded
 def block_diagonal(block_eigvals, rotation="block", noise=None, seed=0, x0=None,
                    xstar=None, within_blocks=False) -> Quadratic:
     """A problem whose blocks have the requested spectra ``block_eigvals`` (a list of 1-d positive
@@ -582,6 +609,7 @@ def heterogeneous_block_spectra(n_blocks, block_size, heterogeneity, condition_n
     """The block spectra of ``heterogeneous_blocks`` (one ascending array per block); see there."""
     B = check_int(n_blocks, "n_blocks", minimum=1)
     n = check_int(block_size, "block_size", minimum=1)
+    check_size(B * n, "n_blocks, block_size", f"{B} x {n} eigenvalues")
     h = check_interval(heterogeneity, "heterogeneity", 0.0, 1.0, high_closed=True)
     kappa = check_positive_scalar(condition_number, "condition_number")
     if kappa <= 1.0:
@@ -610,6 +638,7 @@ def heterogeneous_block_spectra(n_blocks, block_size, heterogeneity, condition_n
     return [np.ascontiguousarray(row) for row in lam]
 
 
+@single_threaded
 def heterogeneous_blocks(n_blocks, block_size, heterogeneity, condition_number=5000.0,
                          rotation="block", noise=None, seed=0, x0=None, xstar=None,
                          block_width=None, within_blocks=False) -> Quadratic:

@@ -82,3 +82,30 @@ def test_dask_local_option_starts_and_stops_its_own_cluster(reference, tmp_path)
     rep = run_sweep(small, tmp_path, dask="local", workers=2, quiet=True)
     assert rep.executor == {"executor": "dask", "scheduler": "local", "workers": 2}
     _assert_identical(small, ref, Store(tmp_path))
+
+
+def test_sweep_gives_up_with_a_clear_error_when_every_worker_is_gone(tmp_path):
+    from simopt.sweep.executors import DaskExecutor, NoWorkersError
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                       host="127.0.0.1", scheduler_port=0,
+                                       dashboard_address="127.0.0.1:0", env=dict(WORKER_ENV))
+    client = distributed.Client(cluster)
+    try:
+        spec = parse(SPEC)
+        gone = []
+
+        def remove_workers(cell, res):
+            if not gone:
+                cluster.scale(0)
+                gone.append(cell)
+
+        ex = DaskExecutor(client=client, no_worker_timeout=2.0)
+        with pytest.raises(NoWorkersError, match=r"no Dask worker .* for 2 s: \d+ cell\(s\) not "
+                                                 r"computed .*re-run the same command"):
+            run_sweep(spec, tmp_path, executor=ex, quiet=True, on_result=remove_workers)
+        assert gone
+        done = [h for h, s in Store(tmp_path).states(spec.hashes).items() if s == "done"]
+        assert 1 <= len(done) < len(spec.hashes)  # what finished is kept: a re-run resumes
+    finally:
+        client.close()
+        cluster.close()

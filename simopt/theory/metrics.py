@@ -25,7 +25,8 @@ import math
 
 import numpy as np
 
-from .._validate import as_float_array, check_int, check_nonneg_scalar, check_positive_scalar
+from .._validate import (as_float_array, check_int, check_nonneg_scalar, check_positive_scalar,
+                         takes_problem)
 
 __all__ = [
     "hess_apply", "directional_sharpness", "update_sharpness", "best_step", "best_decrease",
@@ -48,12 +49,13 @@ JS_GRID_POINTS = 2048
 def _points(problem, X, name="x"):
     """``X`` as a float64 array whose last axis has length ``problem.dim``."""
     a = as_float_array(X, name)
-    if a.shape[-1] != problem.dim:
+    if a.ndim == 0 or a.shape[-1] != problem.dim:
         raise ValueError(f"{name}: expected last axis of length {problem.dim} (the problem's "
                          f"dimension), got shape {a.shape}")
     return a
 
 
+@takes_problem
 def hess_apply(problem, U) -> np.ndarray:
     """``H u`` for ``u`` of shape ``(..., d)``, using the problem's structure (diagonal, per block or
     dense) so that no cancellation across blocks enters."""
@@ -81,6 +83,7 @@ def _block_sq_norms(problem, G):
 
 # ------------------------------------------------------------------------------------------------
 # sharpness (Pan & Li 2023; theory_notes §1)
+@takes_problem
 def directional_sharpness(problem, U) -> np.ndarray:
     """Directional sharpness S(u) = uᵀHu / ‖u‖² (Pan & Li 2023; theory_notes §1).
 
@@ -93,6 +96,7 @@ def directional_sharpness(problem, U) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
+@takes_problem
 def update_sharpness(problem, X) -> np.ndarray:
     """Sharpness of the updates actually taken along trajectories (Pan & Li 2023, the quantity their
     ``compute_sharpness`` measures): for iterates ``X[..., t, :]`` the update is
@@ -106,6 +110,7 @@ def update_sharpness(problem, X) -> np.ndarray:
     return directional_sharpness(problem, np.diff(X, axis=-2))
 
 
+@takes_problem
 def best_step(problem, X, U) -> np.ndarray:
     """Exact line-search step along ``u`` from ``x``: η* = gᵀu / uᵀHu (theory_notes §1, from (Q))."""
     G = _grad(problem, X)
@@ -113,6 +118,7 @@ def best_step(problem, X, U) -> np.ndarray:
     return np.einsum("...i,...i->...", G, U) / np.einsum("...i,...i->...", U, hess_apply(problem, U))
 
 
+@takes_problem
 def best_decrease(problem, X, U) -> np.ndarray:
     """Largest decrease of f along ``u``: (gᵀu)² / (2 uᵀHu) (theory_notes §1, from (Q))."""
     G = _grad(problem, X)
@@ -123,11 +129,13 @@ def best_decrease(problem, X, U) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------------
 # gradient heterogeneity (Tomihari & Sato 2025 mechanism; exact definitions [NF]; theory_notes §1)
+@takes_problem
 def block_grad_norms(problem, X) -> np.ndarray:
     """Block gradient norms G_b = ‖g_b‖₂, shape ``(..., n_blocks)`` (theory_notes §1)."""
     return np.sqrt(_block_sq_norms(problem, _grad(problem, X)))
 
 
+@takes_problem
 def grad_heterogeneity(problem, X) -> np.ndarray:
     """h_G = max_b G_b / min_b G_b (theory_notes §1; Tomihari & Sato's "disparity of gradient norms
     across blocks" — their exact Def. 4.4 is [NF], this is simopt's fixed choice).  ``inf`` when some
@@ -138,6 +146,7 @@ def grad_heterogeneity(problem, X) -> np.ndarray:
         return mx / mn
 
 
+@takes_problem
 def grad_norm_cv(problem, X) -> np.ndarray:
     """Coefficient of variation std_b(G_b) / mean_b(G_b) of the block gradient norms (population std;
     theory_notes §1).  0 when every block has the same gradient norm; NaN at x = x*."""
@@ -146,6 +155,7 @@ def grad_norm_cv(problem, X) -> np.ndarray:
         return G.std(axis=-1) / G.mean(axis=-1)
 
 
+@takes_problem
 def gradient_weighted_smoothness(problem, X) -> np.ndarray:
     """L_G(x) = Σ_b L_b ‖g_b‖² / ‖g‖² (theory_notes §1, §2B), with L_b = ``problem.block_L``.
 
@@ -159,6 +169,7 @@ def gradient_weighted_smoothness(problem, X) -> np.ndarray:
         return (sq @ np.asarray(problem.block_L, dtype=np.float64)) / tot
 
 
+@takes_problem
 def parameter_weighted_smoothness(problem) -> float:
     """L_P = Σ_b d_b L_b / P (theory_notes §1, §2C–D): the same weighting for a sign method."""
     sizes = np.asarray(problem.block_sizes, dtype=np.float64)
@@ -168,19 +179,23 @@ def parameter_weighted_smoothness(problem) -> float:
 def gradient_density(G) -> np.ndarray:
     """Gradient density ψ(g) = ‖g‖₁² / (P ‖g‖₂²) ∈ [1/P, 1] (theory_notes §1) for ``g`` of shape
     ``(..., P)``: 1 for a gradient with equal magnitudes, 1/P for a one-hot gradient; NaN for g = 0."""
-    G = as_float_array(G, "g")
+    G = as_float_array(G, "G")
+    if G.ndim == 0:
+        raise ValueError("G: expected gradients of shape (..., P), got a scalar")
     l1 = np.abs(G).sum(axis=-1)
     l2sq = np.einsum("...i,...i->...", G, G)
     with np.errstate(invalid="ignore", divide="ignore"):
         return l1 * l1 / (G.shape[-1] * l2sq)
 
 
+@takes_problem
 def linf_smoothness(problem) -> float:
     """U_∞ ≥ max_{s∈{±1}^P} sᵀHs (theory_notes §1): read from ``problem.linf_smoothness``
     (P·L_P for block-diagonal H, min(Σ|H_ij|, P·L) otherwise)."""
     return float(problem.linf_smoothness)
 
 
+@takes_problem
 def linf_strong_convexity(problem) -> float:
     """μ_∞ = 1 / max_i (H⁻¹)_ii (theory_notes §1, §2C): read from ``problem.linf_strong_convexity``.
     f(x) = ½gᵀH⁻¹g ≤ ‖g‖₁² / (2 μ_∞), with equality at the vertex the proof names: g ∝ e_i for
@@ -188,12 +203,14 @@ def linf_strong_convexity(problem) -> float:
     return float(problem.linf_strong_convexity)
 
 
+@takes_problem
 def condition_numbers(problem) -> dict:
     """Global κ = L/μ and per-block κ_b = λ_max(H_bb)/λ_min(H_bb), from the problem."""
     return {"global": float(problem.condition_number),
             "blocks": np.asarray(problem.block_condition_numbers, dtype=np.float64).copy()}
 
 
+@takes_problem
 def decrease_ratio_sign_vs_gd(problem, X) -> np.ndarray:
     """Ratio of the guaranteed one-step decreases of sign descent (theory_notes.md §2C) and gradient-weighted GD (§2B)
     at x (theory_notes §2D):
@@ -211,6 +228,7 @@ def decrease_ratio_sign_vs_gd(problem, X) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------------
 # Adam with beta1 = 0, beta2 = 1 (Zhang et al. 2024, thesis Thm 3.2; theory_notes §2E)
+@takes_problem
 def adam_preconditioned_eigvals(problem, x0=None, eps: float = 0.0) -> np.ndarray:
     """Eigenvalues (ascending) of H̃ = D^{-1/2} H D^{-1/2}, D = diag(|g₀| + ε), g₀ = ∇f(x₀)
     (theory_notes §2E).  Adam with β1 = 0, β2 = 1 and v₀ = g₀∘g₀ is GD preconditioned by D⁻¹, i.e. GD on
@@ -220,7 +238,7 @@ def adam_preconditioned_eigvals(problem, x0=None, eps: float = 0.0) -> np.ndarra
     Raises ``ValueError`` when a diagonal entry of D is 0 (g₀ has a zero coordinate and ε = 0).
     """
     eps = check_nonneg_scalar(eps, "eps")
-    X0 = problem.x0 if x0 is None else x0
+    X0 = problem.x0 if x0 is None else _points(problem, x0, "x0")
     G0 = _grad(problem, X0)
     Dd = np.abs(G0) + eps
     if np.any(Dd <= 0):
@@ -239,6 +257,7 @@ def adam_preconditioned_eigvals(problem, x0=None, eps: float = 0.0) -> np.ndarra
     return np.linalg.eigvalsh(r[..., :, None] * H * r[..., None, :])
 
 
+@takes_problem
 def adam_preconditioned_condition_number(problem, x0=None, eps: float = 0.0) -> np.ndarray:
     """κ̃ = κ(D^{-1/2} H D^{-1/2}), D = diag(|g₀| + ε) (theory_notes §2E; Zhang et al. 2024).
 
@@ -332,6 +351,7 @@ def block_spectrum_js(spectra, bandwidth: float = JS_BANDWIDTH,
 
 
 # ------------------------------------------------------------------------------------------------
+@takes_problem
 def trajectory_metrics(problem, X) -> dict:
     """All point-dependent theory_notes.md §1 metrics along recorded iterates ``X`` of shape ``(..., d)`` (e.g. the
     ``records["x"]`` of ``simopt.run(..., record=("x",))``, shape ``(runs, n_rec, d)``).
@@ -369,6 +389,7 @@ def trajectory_metrics(problem, X) -> dict:
     return out
 
 
+@takes_problem
 def along(problem, optimizer, steps, runs: int = 1, seed: int = 0, record_every: int = 1, x0=None):
     """Run ``simopt.run`` recording the iterates and return every theory_notes.md §1 metric along the trajectories:
     the dict of :func:`trajectory_metrics` on ``records["x"]`` (arrays of shape ``(runs, n_rec)``, or
