@@ -225,8 +225,29 @@ def _run_tiles(fn, ntiles, args):
 
 
 # --------------------------------------------------------------------------------------------- run
-def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0=None,
-        first_run=0, divergence_threshold=1e12, progress=False) -> Result:
+def batch_size(problem) -> int:
+    """Samples one stochastic gradient costs: the noise model's ``batch_size`` (1 without one)."""
+    return int(getattr(problem.noise, "batch_size", 1) or 1)
+
+
+def _steps_from(steps, samples, problem, optimizer) -> int:
+    if samples is None:
+        if steps is None:
+            raise TypeError("steps: expected the number of steps (or samples=, a sample budget)")
+        return check_int(steps, "steps", minimum=1)
+    if steps is not None:
+        raise TypeError("steps, samples: give one of them, not both")
+    samples = check_int(samples, "samples", minimum=1)
+    per_step = batch_size(problem) * optimizer.draws()
+    if samples < per_step:
+        raise ValueError(f"samples: a budget of {samples} is less than one step's {per_step} samples "
+                         f"(batch size x draws per step)")
+    return samples // per_step
+
+
+
+def run(problem, optimizer, steps=None, runs=1, seed=0, record_every=1, record=(), x0=None,
+        first_run=0, divergence_threshold=1e12, progress=False, samples=None) -> Result:
     """Run ``optimizer`` on ``problem`` for ``steps`` steps, ``runs`` independent runs at once.
 
     Parameters
@@ -235,7 +256,8 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     optimizer : simopt.optim.Optimizer
         A built-in rule (``simopt.optim.adam(1e-3)``) or a user's (``simopt.optim.rule``).
     steps : int >= 1
-        Number of updates; the loss is evaluated at steps 0..steps.
+        Number of updates; the loss is evaluated at steps 0..steps.  Give ``samples`` instead to tie the
+        number of steps to a sample budget.
     runs : int >= 1
         Independent runs (they differ by their noise streams, and by ``x0`` if given per run).
     seed : int >= 0
@@ -253,6 +275,10 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
         finite, is stopped and flagged.
     progress : bool
         Show a progress bar over chunks of steps.
+    samples : int >= 1 or None
+        A sample budget instead of ``steps``: ``steps = samples // (batch_size * draws)``, with the noise
+        model's ``batch_size`` (1 without one) and the rule's gradient draws per step, so methods and
+        batch sizes are compared at the same number of samples (the budget must give at least one step).
 
     A rule runs compiled when every part of it has a compiled step; the first use of a rule on a machine
     compiles its loop (a message says so) and later processes load it from the on-disk cache.  A rule
@@ -274,7 +300,7 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
                         f"the engine can call (methods of an Optimizer subclass are not used); declare the "
                         f"rule with simopt.optim.rule (compiled) or simopt.optim.numpy_rule (NumPy) and call "
                         f"it with its hyperparameters")
-    steps = check_int(steps, "steps", minimum=1)
+    steps = _steps_from(steps, samples, problem, optimizer)
     runs = check_int(runs, "runs", minimum=1)
     seed = check_int(seed, "seed", minimum=0)
     first_run = check_int(first_run, "first_run", minimum=0)
