@@ -13,7 +13,8 @@ from simopt.testing import compiled_steps, reference_steps
 from _parity import optax_iterates, rel_err, stream, torch_iterates, torch_on_problem
 from test_optim_kernels import _assert_close, _problem, gradient_streams
 
-pytestmark = pytest.mark.filterwarnings("ignore:.*is_compiling.*:UserWarning")   # torch-adopt on torch 2.x
+pytestmark = [pytest.mark.filterwarnings("ignore:.*is_compiling.*:UserWarning"),   # torch-adopt on torch 2.x
+              pytest.mark.filterwarnings("ignore:Use _accelerator_graph:DeprecationWarning")]
 
 
 @given(gradient_streams(steps=7), st.data())
