@@ -54,9 +54,10 @@ def optax_iterates(tx, G, x0):
     import jax.numpy as jnp
     params = jnp.asarray(np.asarray(x0, dtype=np.float64))
     state = tx.init(params)
+    update = jax.jit(tx.update)
     out = [np.asarray(params).copy()]
     for g in np.asarray(G, dtype=np.float64):
-        updates, state = tx.update(jnp.asarray(g), state, params)
+        updates, state = update(jnp.asarray(g), state, params)
         params = optax.apply_updates(params, updates)
         out.append(np.asarray(params).copy())
     return np.stack(out)
