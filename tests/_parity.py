@@ -1,5 +1,5 @@
-"""Run another library's optimizer on a given float64 gradient stream, or on a simopt problem, so a test
-can hold simopt's rule equal to it (parity tests of the update rules).
+"""Helpers of the update-rule tests.  Mainly: run another library's optimizer on a given float64 gradient
+stream, or on a simopt problem, so a test can hold simopt's rule equal to it (parity tests).
 
 ``torch_iterates(make, G, x0)``: ``make(params)`` builds a ``torch.optim.Optimizer`` on one float64
 parameter started at ``x0``; each step sets ``p.grad`` to the next row of ``G`` and calls ``step()``.
@@ -76,3 +76,17 @@ def rel_err(a, b):
     """max |a - b| / max |b| (a relative error that a coordinate crossing 0 does not inflate)."""
     a, b = np.asarray(a), np.asarray(b)
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
+
+
+
+def before_divergence(*trajectories, factor=1e6):
+    """The steps (a prefix) at which no run of any of the trajectories (steps + 1, runs, d) has left
+    ``factor`` times its starting distance from x* -- as the engine would see them: it stops a run whose
+    loss exceeds 1e12 times its start, a factor 1e6 in distance.  Returns the trajectories cut there."""
+    X = np.stack([np.asarray(t) for t in trajectories])
+    start = np.max(np.abs(X[:, 0]), axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        ok = np.all(np.abs(X) <= factor * start[:, None] + 1e-300, axis=-1)   # NaN counts as left
+    good = np.all(ok, axis=(0, 2))
+    stop = int(np.argmin(good)) if not np.all(good) else X.shape[1]
+    return tuple(t[:stop + 1] for t in trajectories) if stop < X.shape[1] else trajectories
