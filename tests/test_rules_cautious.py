@@ -120,3 +120,19 @@ def test_make_describe_and_bad_arguments():
         optim.cautious(optim.sgd(0.1), mask_eps=-1.0)
     with pytest.raises(TypeError, match="base_optimizer"):
         optim.cautious("adam")
+
+
+def test_a_sweep_spec_names_the_wrapper_like_clipped():
+    from simopt.sweep import SpecError, parse
+    spec = {"steps": 10, "runs": 1, "seeds": [0],
+            "problems": [{"type": "quadratic", "eigvals": {"spectrum": "logspace", "d": 4, "low": 0.1, "high": 1.0}}],
+            "optimizers": [{"name": "cautious", "base": "adamw", "lr": [1e-2], "grid": {"mask_eps": [0.0, 1.0]}},
+                           {"name": "cautious", "base": "lion", "lr": [1e-3], "beta2": 0.98}]}
+    s = parse(spec)
+    assert sorted({c.optimizer_label for c in s.cells}) == ["cautious-adamw(mask_eps=0)",
+                                                             "cautious-adamw(mask_eps=1)", "cautious-lion"]
+    from simopt.sweep.spec import build_optimizer
+    built = [build_optimizer(c.payload["optimizer"]) for c in s.cells]
+    assert optim.cautious(optim.lion(1e-3, beta2=0.98)) in built
+    with pytest.raises(SpecError, match="base"):
+        parse({**spec, "optimizers": [{"name": "cautious", "lr": [1e-2]}]})
