@@ -86,6 +86,15 @@ def test_parity_with_pytorch_optimizer(beta1):
     assert rel_err(_ours(optim.adafactor(beta1=beta1), G, x0), theirs) <= 1e-12
 
 
+def test_parity_with_torch_adafactor_at_eps1_zero():
+    """torch.optim.Adafactor: lr = 1e-2 is its cap of rho_t; max(v, eps1) instead of g^2 + eps1 is the same
+    at eps1 = 0 (a stream without exact zeros, where torch would divide 0 by 0)."""
+    torch = pytest.importorskip("torch")
+    G, x0 = stream(seed=15)
+    theirs = torch_iterates(lambda ps: torch.optim.Adafactor(ps, lr=1e-2, eps=(0.0, 1e-3), foreach=False), G, x0)
+    assert rel_err(_ours(optim.adafactor(eps1=0.0), G, x0), theirs) <= 1e-12
+
+
 def _optax_relative_step():
     import jax.numpy as jnp
     return lambda count: jnp.minimum(1e-2, 1.0 / jnp.sqrt(count + 1.0))

@@ -1,6 +1,7 @@
 r"""Adafactor for vectors (Shazeer & Stern 2018, "Adafactor: Adaptive Learning Rates with Sublinear
-Memory Cost", arXiv 1804.04235, Alg. 4: the unfactored second moment, the only form a vector has), with
-the relative step size of its Sec. 8 and the optional first moment of its Sec. 7:
+Memory Cost", arXiv 1804.04235: its algorithm for weight vectors -- the unfactored second moment, the only
+form a vector has -- with the update clipping of Sec. 6, the increasing decay of Sec. 7.1 and the
+relative step size of Sec. 8), and an optional first moment:
 
 .. math::
     \hat\beta_{2t} = 1 - t^{-c},\quad
@@ -15,9 +16,9 @@ with :math:`\mathrm{RMS}(a) = \sqrt{\mathrm{mean}(a^2)}`, :math:`X_t = x_t + x^*
 parameter (the step is relative to the parameter's scale, so the rule binds ``xstar``), and
 :math:`m_0 = 0`; :math:`\hat\beta_{21} = 0`, so :math:`v_1 = g_1^2 + \epsilon_1`.  Defaults are the
 paper's: c = ``decay_rate`` = 0.8, :math:`\epsilon_1` = 1e-30, :math:`\epsilon_2` = 1e-3, d =
-``clip_threshold`` = 1, no first moment (``beta1=0``; with :math:`\beta_1 > 0` the average is of the
-scaled updates, as in the paper's Sec. 7 and the Tensor2Tensor/optax/pytorch-optimizer code, without
-bias correction).
+``clip_threshold`` = 1, no first moment (``beta1=0``, the paper's proposal; with :math:`\beta_1 > 0`
+the average is of the scaled updates, without bias correction, as in the Tensor2Tensor code the paper
+points to and in optax and pytorch-optimizer).
 
 How simopt's ``lr`` fits: the paper has no learning rate besides :math:`\rho_t`; here ``lr`` multiplies
 it, so ``lr=1`` (the default) is the paper and ``tune_lr`` tunes a multiplier of the relative step.
@@ -28,11 +29,14 @@ normalised, clipped RMSprop step with an absolute ``lr``).  A coordinate with :m
 simopt's decoupled ``weight_decay`` (the paper has none), applied by the engine before the step, so
 :math:`\mathrm{RMS}(X_t)` is that of the decayed iterate.
 
-Other implementations, on vectors: ``pytorch_optimizer.AdaFactor`` computes the same with its
-momentum off (``betas=(None, .)``) and its :math:`\hat\beta_{2t}` cap (``betas[1]``, 0.999 by default)
-set above 1 - T^{-c}; ``optax.adafactor`` computes the same but evaluates :math:`\hat\beta_{2t}` in
-float32 (``_decay_rate_pow``), a relative error of about 1e-8 in the second moment in float64, and
-needs the relative step passed as its ``learning_rate`` schedule.
+Other implementations, on vectors: ``torch.optim.Adafactor`` takes its ``lr`` as the cap of
+:math:`\rho_t = \min(\mathrm{lr}, 1/\sqrt t)` (1e-2 is the paper) and divides by
+:math:`\sqrt{\max(v_t, \epsilon_1)}` where the paper adds :math:`\epsilon_1` to :math:`g^2`: the same at
+:math:`\epsilon_1 = 0`; ``pytorch_optimizer.AdaFactor`` computes the same as this rule once its
+momentum is float64 (``momentum_dtype``; bfloat16 by default) and its :math:`\hat\beta_{2t}` cap
+(``betas[1]``, 0.999 by default) is above :math:`1 - t^{-c}`; ``optax.adafactor`` computes the same but
+evaluates :math:`\hat\beta_{2t}` in float32 (``_decay_rate_pow``), a relative error of about 1e-8 in the
+second moment in float64, and needs the relative step passed as its ``learning_rate`` schedule.
 
 Invariances (claims the invariance-card tests check): coordinate-wise apart from the two RMS, which are
 symmetric functions, so equivariant under permutations and sign flips of the coordinates, not under
