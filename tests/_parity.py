@@ -90,3 +90,13 @@ def before_divergence(*trajectories, factor=1e6):
     good = np.all(ok, axis=(0, 2))
     stop = int(np.argmin(good)) if not np.all(good) else X.shape[1]
     return tuple(t[:stop + 1] for t in trajectories) if stop < X.shape[1] else trajectories
+
+
+def edge_streams(d=5, runs=2, steps=6):
+    """Gradient streams (steps, runs, d) with starts (runs, d) at the edges every rule must handle without
+    a NaN: all-zero gradients, and scales 1e-100 and 1e100 with exact zeros mixed in."""
+    rng = np.random.default_rng(99)
+    base = rng.standard_normal((steps, runs, d))
+    base[rng.random(base.shape) < 0.3] = 0.0
+    x0 = rng.standard_normal((runs, d))
+    return [(np.zeros_like(base), x0), (1e-100 * base, 1e-100 * x0), (1e100 * base, 1e100 * x0)]

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import simopt
 from simopt import optim
 from simopt.testing import compiled_steps, reference_steps
-from _parity import optax_iterates, rel_err, stream, torch_iterates, torch_on_problem
+from _parity import edge_streams, optax_iterates, rel_err, stream, torch_iterates, torch_on_problem
 from test_optim_kernels import _assert_close, _problem, gradient_streams
 
 
@@ -28,6 +28,19 @@ def test_compiled_step_equals_reference(stream_, data):
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a))
         _assert_close(a, reference_steps(opt, p, G, X0))
+
+
+@pytest.mark.parametrize("case", ["zero", "1e-100", "1e100"])
+def test_zero_gradients_and_extreme_scales_give_no_nan(case):
+    G, X0 = edge_streams()[["zero", "1e-100", "1e100"].index(case)]
+    p = _problem([2, 3])
+    for opt in [optim.adafactor(), optim.adafactor(eps1=0.0, beta1=0.9),
+                optim.adafactor(0.1, eps1=0.0, relative_step=False, scale_parameter=False)]:
+        a = compiled_steps(opt, p, G, X0)
+        assert np.all(np.isfinite(a)), opt
+        _assert_close(a, reference_steps(opt, p, G, X0))
+        if case == "zero":
+            np.testing.assert_array_equal(a[-1], X0)     # no gradient, no move
 
 
 @given(gradient_streams(steps=8), st.floats(1e-3, 1.0))
@@ -91,7 +104,8 @@ def test_parity_with_torch_adafactor_at_eps1_zero():
     at eps1 = 0 (a stream without exact zeros, where torch would divide 0 by 0)."""
     torch = pytest.importorskip("torch")
     G, x0 = stream(seed=15)
-    theirs = torch_iterates(lambda ps: torch.optim.Adafactor(ps, lr=1e-2, eps=(0.0, 1e-3), foreach=False), G, x0)
+    theirs = torch_iterates(lambda ps: torch.optim.Adafactor(ps, lr=1e-2, eps=(0.0, 1e-3), foreach=False),
+                            G, x0)
     assert rel_err(_ours(optim.adafactor(eps1=0.0), G, x0), theirs) <= 1e-12
 
 
@@ -113,7 +127,8 @@ def test_parity_with_optax_parts_and_optax_adafactor_float32_schedule():
                      optax.scale_by_param_block_rms(1e-3), optax.ema(0.9, debias=False), optax.scale(-1.0))
     assert rel_err(ours, optax_iterates(tx, G, x0)) <= 1e-12
     import jax.numpy as jnp
-    full = optax_iterates(optax.adafactor(_optax_relative_step(), momentum=0.9, dtype_momentum=jnp.float64), G, x0)
+    full = optax_iterates(optax.adafactor(_optax_relative_step(), momentum=0.9, dtype_momentum=jnp.float64),
+                          G, x0)
     assert 1e-11 < rel_err(ours, full) < 1e-6
 
 

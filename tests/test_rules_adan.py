@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import simopt
 from simopt import optim
 from simopt.testing import compiled_steps, reference_steps
-from _parity import optax_iterates, rel_err, stream, torch_iterates, torch_on_problem
+from _parity import edge_streams, optax_iterates, rel_err, stream, torch_iterates, torch_on_problem
 from test_optim_kernels import _assert_close, _problem, gradient_streams
 
 
@@ -28,6 +28,18 @@ def test_compiled_step_equals_reference(stream_, data):
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a))
         _assert_close(a, reference_steps(opt, p, G, X0))
+
+
+@pytest.mark.parametrize("case", ["zero", "1e-100", "1e100"])
+def test_zero_gradients_and_extreme_scales_give_no_nan(case):
+    G, X0 = edge_streams()[["zero", "1e-100", "1e100"].index(case)]
+    p = _problem([2, 3])
+    for opt in [optim.adan(0.1), optim.adan(0.1, eps=0.0)]:
+        a = compiled_steps(opt, p, G, X0)
+        assert np.all(np.isfinite(a)), opt
+        _assert_close(a, reference_steps(opt, p, G, X0))
+        if case == "zero":
+            np.testing.assert_array_equal(a[-1], X0)     # no gradient, no move
 
 
 @given(gradient_streams(steps=8), st.floats(0.0, 0.99), st.floats(0.0, 0.999), st.floats(0.0, 1e-3))
@@ -78,7 +90,8 @@ def test_optax_weights_the_difference_term_by_one_minus_beta2():
     ours = _ours(optim.adan(1e-2), G, x0)
     assert rel_err(ours, optax_iterates(optax.adan(1e-2, eps_root=0.0), G, x0)) > 1e-3
     C = np.repeat(G[:1], 50, axis=0)
-    assert rel_err(_ours(optim.adan(1e-2), C, x0), optax_iterates(optax.adan(1e-2, eps_root=0.0), C, x0)) <= 1e-12
+    theirs = optax_iterates(optax.adan(1e-2, eps_root=0.0), C, x0)
+    assert rel_err(_ours(optim.adan(1e-2), C, x0), theirs) <= 1e-12
 
 
 def test_run_on_a_quadratic_equals_pytorch_optimizer():

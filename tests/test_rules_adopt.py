@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import simopt
 from simopt import optim
 from simopt.testing import compiled_steps, reference_steps
-from _parity import optax_iterates, rel_err, stream, torch_iterates, torch_on_problem
+from _parity import edge_streams, optax_iterates, rel_err, stream, torch_iterates, torch_on_problem
 from test_optim_kernels import _assert_close, _problem, gradient_streams
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*is_compiling.*:UserWarning"),   # torch-adopt on torch 2.x
@@ -31,6 +31,18 @@ def test_compiled_step_equals_reference(stream_, data):
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a))
         _assert_close(a, reference_steps(opt, p, G, X0))
+
+
+@pytest.mark.parametrize("case", ["zero", "1e-100", "1e100"])
+def test_zero_gradients_and_extreme_scales_give_no_nan(case):
+    G, X0 = edge_streams()[["zero", "1e-100", "1e100"].index(case)]
+    p = _problem([2, 3])
+    for opt in [optim.adopt(0.1), optim.adopt(0.1, eps=0.0), optim.adopt(0.1, clip=False)]:
+        a = compiled_steps(opt, p, G, X0)
+        assert np.all(np.isfinite(a)), opt
+        _assert_close(a, reference_steps(opt, p, G, X0))
+        if case == "zero":
+            np.testing.assert_array_equal(a[-1], X0)     # no gradient, no move
 
 
 @given(gradient_streams(steps=6), st.integers(2, 6), st.floats(0.1, 10.0))
@@ -73,7 +85,8 @@ def test_parity_with_the_official_adopt_and_optax(clip):
     G, x0 = stream(seed=2, zeros=0.1)
     ours = _ours(optim.adopt(1e-2, beta1=0.8, beta2=0.99, clip=clip), G, x0)
     kw = {} if clip else {"clip_lambda": None}
-    official = torch_iterates(lambda ps: adopt.ADOPT(ps, lr=1e-2, betas=(0.8, 0.99), foreach=False, **kw), G, x0)
+    official = torch_iterates(lambda ps: adopt.ADOPT(ps, lr=1e-2, betas=(0.8, 0.99), foreach=False, **kw),
+                              G, x0)
     assert rel_err(ours, official) <= 1e-12
     optax = pytest.importorskip("optax")
     ox = optax_iterates(optax.contrib.adopt(1e-2, b1=0.8, b2=0.99, use_clipping=clip), G, x0)
@@ -98,7 +111,8 @@ def test_weight_decay_is_decoupled_and_also_applied_at_the_first_step():
     G, x0 = stream(seed=4)
     lr, wd = 1e-2, 0.2
     ours = _ours(optim.adopt(lr, weight_decay=wd), G, x0)
-    official = torch_iterates(lambda ps: adopt.ADOPT(ps, lr=lr, weight_decay=wd, decouple=True, foreach=False),
+    official = torch_iterates(lambda ps: adopt.ADOPT(ps, lr=lr, weight_decay=wd, decouple=True,
+                                                     foreach=False),
                               G, (1.0 - lr * wd) * x0)
     assert rel_err(ours[1:], official[1:]) <= 1e-12
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 import simopt
 from simopt import optim
 from simopt.testing import compiled_steps, reference_steps
-from _parity import rel_err, stream, torch_iterates, torch_on_problem
+from _parity import edge_streams, rel_err, stream, torch_iterates, torch_on_problem
 from test_optim_kernels import _assert_close, _problem, gradient_streams
 
 
@@ -33,6 +33,18 @@ def test_compiled_step_equals_reference(stream_, data):
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a))
         _assert_close(a, reference_steps(opt, p, G, X0))
+
+
+@pytest.mark.parametrize("case", ["zero", "1e-100", "1e100"])
+def test_zero_gradients_and_extreme_scales_give_no_nan(case):
+    G, X0 = edge_streams()[["zero", "1e-100", "1e100"].index(case)]
+    p = _problem([2, 3])
+    for opt in [optim.cautious(optim.adam(0.1, eps=0.0)), optim.cautious(optim.lion(0.1), mask_eps=0.0)]:
+        a = compiled_steps(opt, p, G, X0)
+        assert np.all(np.isfinite(a)), opt
+        _assert_close(a, reference_steps(opt, p, G, X0))
+        if case == "zero":
+            np.testing.assert_array_equal(a[-1], X0)     # no gradient, no move
 
 
 @given(gradient_streams(steps=8), st.data())
@@ -95,7 +107,8 @@ def test_parity_with_pytorch_optimizer_cautious_lion(wd):
     po = pytest.importorskip("pytorch_optimizer")
     G, x0 = stream(seed=14)
     ours = compiled_steps(optim.cautious(optim.lion(1e-2, weight_decay=wd)), _axis(), G[:, None], x0)[:, 0]
-    theirs = torch_iterates(lambda ps: po.Lion(ps, lr=1e-2, weight_decay=wd, cautious=True, foreach=False), G, x0)
+    theirs = torch_iterates(lambda ps: po.Lion(ps, lr=1e-2, weight_decay=wd, cautious=True, foreach=False),
+                            G, x0)
     assert rel_err(ours, theirs) <= 1e-12
 
 
@@ -111,7 +124,8 @@ def test_make_describe_and_bad_arguments():
     o = optim.cautious(optim.adamw(1e-3), mask_eps=0.5)
     assert o.describe() == {"name": "cautious", "mask_eps": 0.5, "base": optim.adamw(1e-3).describe()}
     assert optim.from_description(o.describe()) == o
-    assert optim.make("cautious", base="lion", lr=1e-3, beta2=0.98) == optim.cautious(optim.lion(1e-3, beta2=0.98))
+    assert optim.make("cautious", base="lion", lr=1e-3, beta2=0.98) == \
+        optim.cautious(optim.lion(1e-3, beta2=0.98))
     assert optim.make("clipped", base="adam", fraction=0.5, lr=1e-3) == optim.clipped(optim.adam(1e-3), 0.5)
     assert o.with_hyper(mask_eps=0.0).wrappers[0][1] == {"mask_eps": 0.0}
     with pytest.raises(ValueError, match="base"):
@@ -125,8 +139,10 @@ def test_make_describe_and_bad_arguments():
 def test_a_sweep_spec_names_the_wrapper_like_clipped():
     from simopt.sweep import SpecError, parse
     spec = {"steps": 10, "runs": 1, "seeds": [0],
-            "problems": [{"type": "quadratic", "eigvals": {"spectrum": "logspace", "d": 4, "low": 0.1, "high": 1.0}}],
-            "optimizers": [{"name": "cautious", "base": "adamw", "lr": [1e-2], "grid": {"mask_eps": [0.0, 1.0]}},
+            "problems": [{"type": "quadratic",
+                          "eigvals": {"spectrum": "logspace", "d": 4, "low": 0.1, "high": 1.0}}],
+            "optimizers": [{"name": "cautious", "base": "adamw", "lr": [1e-2],
+                            "grid": {"mask_eps": [0.0, 1.0]}},
                            {"name": "cautious", "base": "lion", "lr": [1e-3], "beta2": 0.98}]}
     s = parse(spec)
     assert sorted({c.optimizer_label for c in s.cells}) == ["cautious-adamw(mask_eps=0)",

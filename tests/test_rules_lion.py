@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 import simopt
 from simopt import optim
 from simopt.testing import compiled_steps, reference_steps
-from _parity import rel_err, stream, torch_iterates, torch_on_problem
+from _parity import edge_streams, rel_err, stream, torch_iterates, torch_on_problem
 from test_optim_kernels import _assert_close, _problem, gradient_streams
 
 
@@ -27,6 +27,18 @@ def test_compiled_step_equals_reference(stream_, data):
         _assert_close(a, reference_steps(opt, p, G, X0))
 
 
+@pytest.mark.parametrize("case", ["zero", "1e-100", "1e100"])
+def test_zero_gradients_and_extreme_scales_give_no_nan(case):
+    G, X0 = edge_streams()[["zero", "1e-100", "1e100"].index(case)]
+    p = _problem([2, 3])
+    for opt in [optim.lion(0.1), optim.lion(0.1, beta1=0.0, beta2=0.5)]:
+        a = compiled_steps(opt, p, G, X0)
+        assert np.all(np.isfinite(a)), opt
+        _assert_close(a, reference_steps(opt, p, G, X0))
+        if case == "zero":
+            np.testing.assert_array_equal(a[-1], X0)     # no gradient, no move
+
+
 @given(gradient_streams(steps=8), st.floats(0.0, 0.99))
 def test_equal_betas_is_signum_and_beta1_zero_is_sign_descent(stream_, beta):
     """c_t = beta m + (1 - beta) g is then the momentum itself (Lion's Alg. 2 with beta1 = beta2)."""
@@ -38,9 +50,13 @@ def test_equal_betas_is_signum_and_beta1_zero_is_sign_descent(stream_, beta):
                                   compiled_steps(optim.sign(0.1), p, G, X0))
 
 
-@given(gradient_streams(steps=8), st.integers(0, 2 ** 20), st.floats(0.0, 0.99), st.floats(0.0, 0.99))
+_BETA = st.one_of(st.just(0.0), st.floats(1e-3, 0.99))     # no beta that underflows beta * m to 0
+
+
+@given(gradient_streams(steps=8), st.integers(0, 2 ** 20), _BETA, _BETA)
 def test_steps_ignore_positive_per_coordinate_gradient_scales(stream_, seed, beta1, beta2):
-    """sign(D c) = sign(c) for a positive diagonal D (powers of two, so D c is exact)."""
+    """sign(D c) = sign(c) for a positive diagonal D (powers of two, so D c is exact while nothing
+    underflows)."""
     sizes, G, X0 = stream_
     p = _problem(sizes)
     D = 2.0 ** np.random.default_rng(seed).integers(-40, 40, p.dim)
@@ -57,7 +73,8 @@ def test_parity_with_lion_pytorch_and_pytorch_optimizer(wd):
     lion_pytorch = pytest.importorskip("lion_pytorch")
     po = pytest.importorskip("pytorch_optimizer")
     G, x0 = stream(seed=1)
-    ours = compiled_steps(optim.lion(1e-2, beta1=0.8, beta2=0.95, weight_decay=wd), _axis(), G[:, None], x0)[:, 0]
+    opt = optim.lion(1e-2, beta1=0.8, beta2=0.95, weight_decay=wd)
+    ours = compiled_steps(opt, _axis(), G[:, None], x0)[:, 0]
     a = torch_iterates(lambda ps: lion_pytorch.Lion(ps, lr=1e-2, betas=(0.8, 0.95), weight_decay=wd), G, x0)
     b = torch_iterates(lambda ps: po.Lion(ps, lr=1e-2, betas=(0.8, 0.95), weight_decay=wd, foreach=False),
                        G, x0)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import simopt
 from simopt import optim
 from simopt.testing import compiled_steps, reference_steps
-from _parity import before_divergence, rel_err, stream, torch_iterates, torch_on_problem
+from _parity import before_divergence, edge_streams, rel_err, stream, torch_iterates, torch_on_problem
 from test_optim_kernels import _assert_close, _problem, gradient_streams
 
 
@@ -34,6 +34,18 @@ def test_compiled_step_equals_reference(stream_, data):
         _assert_close(a, b)
 
 
+@pytest.mark.parametrize("case", ["zero", "1e-100", "1e100"])
+def test_zero_gradients_and_extreme_scales_give_no_nan(case):
+    G, X0 = edge_streams()[["zero", "1e-100", "1e100"].index(case)]
+    p = _problem([2, 3])
+    for opt in [optim.prodigy(), optim.prodigy(eps=0.0, beta1=0.0, use_bias_correction=True)]:
+        a = compiled_steps(opt, p, G, X0)
+        assert np.all(np.isfinite(a)), opt
+        _assert_close(a, reference_steps(opt, p, G, X0))
+        if case == "zero":
+            np.testing.assert_array_equal(a[-1], X0)     # no gradient, no move
+
+
 @given(gradient_streams(steps=8), st.floats(1e-2, 1.0), st.floats(0.0, 0.99), st.floats(0.5, 0.999))
 def test_a_frozen_estimate_is_adam_at_d0_times_lr(stream_, lr, beta1, beta2):
     """d_coef so small that d_hat < d0 throughout: d = d0, m = d0 m_Adam, v = d0^2 v_Adam, and with the bias
@@ -50,7 +62,8 @@ def test_a_frozen_estimate_is_adam_at_d0_times_lr(stream_, lr, beta1, beta2):
 @given(st.integers(2, 8), st.integers(0, 2 ** 20), st.booleans(), st.floats(0.0, 0.95))
 def test_the_estimate_grows_and_never_exceeds_the_distance_to_the_solution(d, seed, bias, beta1):
     """Convexity gives <g_k, x0 - x_k> <= <g_k, x0 - x*>; summed with the weights s and r share,
-    r <= <s, x0 - x*> <= ||s||_1 ||x0 - x*||_inf, so d_hat <= ||x0 - x*||_inf (exact gradients, d_coef = 1)."""
+    r <= <s, x0 - x*> <= ||s||_1 ||x0 - x*||_inf, so d_hat <= ||x0 - x*||_inf (exact gradients,
+    d_coef = 1)."""
     rng = np.random.default_rng(seed)
     p = simopt.quadratic(np.sort(rng.uniform(0.5, 20.0, d)), rotation="haar", seed=seed)
     opt = optim.prodigy(beta1=beta1, use_bias_correction=bias)

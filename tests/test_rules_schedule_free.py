@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 import simopt
 from simopt import noise, optim, spectra
 from simopt.testing import compiled_steps, reference_steps
-from _parity import rel_err, stream, torch_iterates, torch_on_problem
+from _parity import edge_streams, rel_err, stream, torch_iterates, torch_on_problem
 from test_optim_kernels import _assert_close, _problem, gradient_streams
 
 
@@ -31,6 +31,19 @@ def test_compiled_step_equals_reference(stream_, data):
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a))
         _assert_close(a, reference_steps(opt, p, G, X0))
+
+
+@pytest.mark.parametrize("case", ["zero", "1e-100", "1e100"])
+def test_zero_gradients_and_extreme_scales_give_no_nan(case):
+    G, X0 = edge_streams()[["zero", "1e-100", "1e100"].index(case)]
+    p = _problem([2, 3])
+    for opt in [optim.schedule_free_sgd(0.1), optim.schedule_free_adamw(0.01),
+                optim.schedule_free_adamw(0.01, eps=0.0, warmup_steps=3)]:
+        a = compiled_steps(opt, p, G, X0)
+        assert np.all(np.isfinite(a)), opt
+        _assert_close(a, reference_steps(opt, p, G, X0))
+        if case == "zero":
+            np.testing.assert_allclose(a[-1], X0, rtol=1e-15)     # no gradient, no move
 
 
 @given(gradient_streams(steps=8), st.floats(1e-3, 1.0))

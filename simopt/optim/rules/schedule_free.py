@@ -12,8 +12,10 @@ iterate -- is a weighted average of the z's; with k = t - 1 = 0, 1, ... and :mat
 
     \text{SGD:}\quad z_{k+1} = z_k - \gamma_k\big(\nabla f(y_k) + \lambda Y_k\big)
 
-    \text{AdamW:}\quad v_{k+1} = \beta_2 v_k + (1-\beta_2)\nabla f(y_k)^2,\quad
-    z_{k+1} = z_k - \gamma_k\lambda Y_k - \gamma_k \frac{\nabla f(y_k)}{\sqrt{v_{k+1}/(1-\beta_2^{k+1})} + \epsilon}
+    \text{AdamW:}\quad v_{k+1} = \beta_2 v_k + (1-\beta_2)\nabla f(y_k)^2,
+
+    z_{k+1} = z_k - \gamma_k\lambda Y_k
+    - \gamma_k \frac{\nabla f(y_k)}{\sqrt{v_{k+1}/(1-\beta_2^{k+1})} + \epsilon}
 
     x_{k+1} = (1 - c_{k+1}) x_k + c_{k+1} z_{k+1}
 
