@@ -1,8 +1,9 @@
 r"""ADOPT (Taniguchi et al. 2024, "ADOPT: Modified Adam Can Converge with Any beta2 with the Optimal
-Rate", arXiv 2411.02853, Alg. 2 with clipping, Alg. 1 without), as the official ``torch-adopt`` package
-(iShohei220/adopt, ``ADOPT``) computes it.  The first step only initialises the second moment; every
-later step normalises the gradient by the *previous* second moment, clips, averages, moves, and then
-updates the second moment (t = 1, 2, ... counts the calls):
+Rate", arXiv 2411.02853, Alg. 1, with the clipping of the paper's later versions that the official code
+applies by default), as the official ``torch-adopt`` package (iShohei220/adopt, ``ADOPT``) computes it.
+The first step only initialises the second moment; every later step normalises the gradient by the
+*previous* second moment, clips, averages, moves, and then updates the second moment (t = 1, 2, ...
+counts the calls):
 
 .. math::
     t = 1:\quad v_1 = g_1^2,\ x_2 = x_1\ \text{(no move)};\qquad
@@ -14,8 +15,8 @@ updates the second moment (t = 1, 2, ... counts the calls):
 with :math:`m_1 = 0` and ``clip(u, c)`` = :math:`\min(\max(u, -c), c)`.  The clipping bound is the
 official code's ``clip_lambda(step) = step ** 0.25`` with ``step`` the number of *earlier* calls -- the
 paper's :math:`c_t = t^{1/4}` in its indexing, where :math:`g_0` initialises :math:`v_0` -- so the
-first update is clipped at 1, the t-th call at :math:`(t-1)^{1/4}`.  ``clip=False`` is Alg. 1 (the
-official ``clip_lambda=None``).  Defaults as the official code: ``lr=1e-3``, ``beta1=0.9``,
+first update is clipped at 1, the t-th call at :math:`(t-1)^{1/4}`.  ``clip=False`` is the unclipped
+Alg. 1 (the official ``clip_lambda=None``).  Defaults as the official code: ``lr=1e-3``, ``beta1=0.9``,
 ``beta2=0.9999``, ``eps=1e-6``.  A coordinate with :math:`\max(\sqrt{v_{t-1}}, \epsilon) = 0` (``eps=0``,
 gradient exactly 0 so far) gets :math:`\tilde g = 0` if :math:`g_t = 0` (0/0 := 0) and the clipping
 bound :math:`\pm(t-1)^{1/4}` otherwise; ``eps=0`` therefore needs ``clip=True``.
