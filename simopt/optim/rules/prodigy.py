@@ -1,7 +1,7 @@
 r"""Prodigy (Mishchenko & Defazio 2023, "Prodigy: An Expeditiously Adaptive Parameter-Free Learner",
 arXiv 2306.06101, the Adam version of its algorithm), exactly as the official ``prodigyopt.Prodigy``
-(version 1.1.2) computes it for one parameter tensor.  Adam whose moments are of :math:`d_k g_k` and whose step is
-scaled by a distance estimate :math:`d_k` learned from the run; with
+(version 1.1.2) computes it for one parameter tensor.  Adam whose moments are of :math:`d_k g_k` and
+whose step is scaled by a distance estimate :math:`d_k` learned from the run; with
 :math:`\eta'_k = d_k\,\eta_k\,b_k` (:math:`b_k = \sqrt{1-\beta_2^{k+1}}/(1-\beta_1^{k+1})` with
 ``use_bias_correction``, else 1) and :math:`x_0` the starting point, step k = 0, 1, ... does
 
