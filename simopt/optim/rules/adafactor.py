@@ -66,13 +66,11 @@ def step(x, g, v, m, t, lr, xstar, beta1, decay_rate, eps1, eps2, clip_threshold
             xi = x[i] + xstar[i]
             sx += xi * xi
         alpha *= max(eps2, math.sqrt(sx / n))
-    su = 0.0
+    su = 0.0                                            # sum of u^2 = g^2 / v (no square root)
     for i in range(n):
         vi = beta2t * v[i] + (1.0 - beta2t) * (g[i] * g[i] + eps1)
         v[i] = vi
-        if vi > 0.0:
-            u = g[i] / math.sqrt(vi)
-            su += u * u
+        su += (g[i] * g[i]) / vi if vi > 0.0 else 0.0
     clip = max(1.0, math.sqrt(su / n) / clip_threshold)
     for i in range(n):
         u = g[i] / math.sqrt(v[i]) if v[i] > 0.0 else 0.0
