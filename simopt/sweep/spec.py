@@ -647,22 +647,30 @@ def _optimizer_name(x, where) -> str:
     return x
 
 
+def _wrappers() -> tuple:
+    """Names of the wrappers among the rules (``clipped``, ``cautious``): they take a ``base`` rule."""
+    return _optim_module()._WRAPPERS
+
+
 def _optimizer_params(name, base=None):
-    """(parameter names, required names) of rule ``name``.  For ``clipped`` these are ``base``,
-    ``fraction`` and the parameters of the base rule (of every rule when ``base`` is not fixed)."""
+    """(parameter names, required names) of rule ``name``.  For a wrapper (``clipped``) these are
+    ``base``, its own (``fraction``) and the parameters of the base rule (of every rule when ``base`` is
+    not fixed); a rule named by import path (``"module:name"``) has its own signature."""
     optim = _optim_module()
     if ":" in name:
         from simopt.optim.rule import _import_ref
         return _signature(None, optim.signature(_import_ref(name)))
     reg = optim.REGISTRY
-    if name != "clipped":
+    if name not in _wrappers():
         return _signature(reg[name])
-    if isinstance(base, str) and base in reg and base != "clipped":
+    own_required, own_optional = optim._wrapper_args(name)
+    if isinstance(base, str) and base in reg and base not in _wrappers():
         names, required = _signature(reg[base])
     else:
-        names = sorted({n for k, f in reg.items() if f is not None for n in _signature(f)[0]})
+        names = sorted({n for k, f in reg.items() if k not in _wrappers() for n in _signature(f)[0]})
         required = []
-    return ["base", "fraction"] + names, ["base", "fraction"] + required
+    own = ["base", *own_required]
+    return own + list(own_optional) + names, own + required
 
 
 
@@ -690,7 +698,7 @@ def _check_opt_value(k, v, where):
     elif k == "schedule":
         _check_schedule(v, f"{where}.schedule")
     elif k == "base":
-        _need_str_choice(v, f"{where}.base", [n for n in optimizer_names() if n != "clipped"])
+        _need_str_choice(v, f"{where}.base", [n for n in optimizer_names() if n not in _wrappers()])
     elif v is not None and not isinstance(v, (bool, str)) and not _is_number(v):
         raise SpecTypeError(f"{where}.{k}: expected a number, string or boolean, got {_tname(v)} "
                             f"({v!r})")
@@ -748,7 +756,7 @@ def _optimizer_points(entry, where) -> list[tuple[dict, str]]:
                 build_optimizer(p)
             except (TypeError, ValueError) as e:
                 raise SpecError(f"{pw}: {e}") from None
-            lab = label or (name if name != "clipped" else f"clipped-{p.get('base')}")
+            lab = label or (name if name not in _wrappers() else f"{name}-{p.get('base')}")
             shown = {k: v for k, v in pt.items() if k != "lr"}
             if shown:
                 lab = f"{lab}({_point_label(shown)})"
