@@ -353,8 +353,11 @@ class RuleDef(_Def):
         if self.point is None and self.reference is not None and self.step is not None:
             pass
 
-    def __call__(self, lr=None, *, weight_decay=0.0, **hyper) -> "Optimizer":
-        return Optimizer(self, lr, hyper, weight_decay=weight_decay)
+    def __call__(self, lr=None, **hyper) -> "Optimizer":
+        """An optimizer of this rule.  ``weight_decay`` is the engine's decay (see ``decay``), unless
+        the rule declares a hyperparameter of that name (a rule that applies its own decay)."""
+        wd = 0.0 if "weight_decay" in self.hyper else hyper.pop("weight_decay", 0.0)
+        return Optimizer(self, lr, hyper, weight_decay=wd)
 
     def __repr__(self):
         return f"<simopt rule {self.name}>"
@@ -514,7 +517,7 @@ class Optimizer:
     def with_hyper(self, **changes) -> "Optimizer":
         """The same rule with some hyperparameters changed (validated), e.g. ``with_hyper(beta2=0.99)``;
         ``weight_decay`` too, and a wrapper's own (``fraction`` of :func:`simopt.optim.clipped`)."""
-        wd = changes.pop("weight_decay", None)
+        wd = None if "weight_decay" in self.rule.hyper else changes.pop("weight_decay", None)
         wrappers = []
         for w, vals in self.wrappers:
             mine = {k: changes.pop(k) for k in list(changes) if k in w.hyper}
