@@ -230,6 +230,29 @@ def batch_size(problem) -> int:
     return int(getattr(problem.noise, "batch_size", 1) or 1)
 
 
+def _physical_memory() -> float:
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 2.0 ** 40
+
+
+def _check_memory(runs, steps, record_every, d, nb, optimizer, record):
+    """A named ``ValueError`` for a call whose arrays cannot fit in this machine's memory (instead of
+    NumPy's ``MemoryError`` or "array is too big" half-way through the set-up)."""
+    n_rec = steps // record_every + 2
+    per_run = d * (3 + optimizer.draws()) + optimizer.state_size(d, nb)
+    rec = n_rec * (2 + (d if "x" in record else 0) + (nb if "block_grad_norms" in record else 0)
+                   + ("sharpness" in record))
+    need = 8.0 * runs * (per_run + rec) + 8.0 * (steps + 1)
+    limit = _physical_memory()
+    if need > limit:
+        name = "steps (with record_every)" if runs * rec > runs * per_run else "runs"
+        raise ValueError(f"{name}: this call needs about {need / 2 ** 30:.3g} GiB for {runs} runs x "
+                         f"{n_rec} records of a {d}-dimensional problem, more than this machine's "
+                         f"{limit / 2 ** 30:.3g} GiB; use fewer runs, or record less often")
+
+
 def _steps_from(steps, samples, problem, optimizer) -> int:
     if samples is None:
         if steps is None:
@@ -318,6 +341,7 @@ def run(problem, optimizer, steps=None, runs=1, seed=0, record_every=1, record=(
         raise ValueError(f"record: unknown name(s) {bad}; expected names from {RECORDABLE}")
 
     d, nb = problem.dim, problem.n_blocks
+    _check_memory(runs, steps, record_every, d, nb, optimizer, record)
     if x0 is None:
         X0 = np.broadcast_to(problem.x0, (runs, d))
     else:
