@@ -452,7 +452,9 @@ def _run_numpy(optimizer, problem, steps, lrs, problem_args, noise_args, rec_arg
     """The step-by-step path of a rule with only NumPy steps (see ``simopt._kernels.evaluate``)."""
     from ._kernels.evaluate import evaluate_step
     d = E.shape[1]
-    state = optimizer.init_state(Rp, problem)
+    runs = int(np.count_nonzero(active))      # the real runs (the rest pad the last tile)
+    state = optimizer.init_state(runs, problem)
+    Er = E[:runs]                             # views: the NumPy step updates them in place
     Gn = np.zeros((Rp, M, d))
     Hut = np.zeros((Rp, d))
     Y = np.zeros((Rp, d))
@@ -461,23 +463,24 @@ def _run_numpy(optimizer, problem, steps, lrs, problem_args, noise_args, rec_arg
     for t in range(steps + 1):
         update = t < steps
         if use_point and update:
-            Y[...] = optimizer.reference_point(E, state, t + 1, float(lrs[t]), problem)
+            Y[:runs] = optimizer.reference_point(Er, state, t + 1, float(lrs[t]), problem)
         args = (T, *problem_args, *noise_args, M, want_hutch, urng, Y, use_point, t, update, active, f0,
                 thresh, div_step, x_at_div, *rec_args, want_bgn, want_x, Gn, Hut)
         _run_tiles(evaluate_step, E.shape[0] // T, args)
         if not update:
             break
-        before = E.copy() if (want_sharp and rec_pos[t] >= 0) else None
+        before = Er.copy() if (want_sharp and rec_pos[t] >= 0) else None
         with np.errstate(all="ignore"):
-            optimizer.reference_step(E, Gn, state, t + 1, float(lrs[t]), problem,
-                                     hutchinson=Hut if want_hutch else None)
+            optimizer.reference_step(Er, Gn[:runs], state, t + 1, float(lrs[t]), problem,
+                                     hutchinson=Hut[:runs] if want_hutch else None)
         E[~active] = 0.0
         if before is not None:
-            U = E - before
+            U = Er - before
             with np.errstate(all="ignore"):
                 num = np.einsum("ij,ij->i", U, problem.hvp(U))
                 den = np.einsum("ij,ij->i", U, U)
-                rec_sharp[active, rec_pos[t]] = np.where(den > 0, num / np.where(den > 0, den, 1.0),
-                                                         np.nan)[active]
+                act = active[:runs]
+                rec_sharp[:runs][act, rec_pos[t]] = np.where(den > 0, num / np.where(den > 0, den, 1.0),
+                                                             np.nan)[act]
         if bar is not None:
             bar.update(1)
