@@ -241,6 +241,8 @@ def figure(exp, setts, S, rep):
             ax.axhline(y, color="0.4", lw=0.7, ls=ls)
         ax.axhline(0, color="0.7", lw=0.5)
         ax.axvline(5.5, color="0.7", lw=0.5)
+        ax.set_ylim(top=max(ax.get_ylim()[1], 3.2))
+        ax.set_yticks(np.arange(np.ceil(ax.get_ylim()[0] / 2) * 2, 3.0, 2.0))
         letter = {(W, "noise-free"): "a", (W, "moderate noise"): "b", (W, "high noise"): "b",
                   (I, "aligned"): "e", (I, "rotated"): "d"}
         for x, (p, o, n) in enumerate(cl):

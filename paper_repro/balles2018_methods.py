@@ -156,7 +156,7 @@ def main(argv=None) -> int:
     # ---- figure --------------------------------------------------------------------------------------
     primary = setts[0]
     with simopt.plotting.style() as plt:
-        fig, axes = plt.subplots(1, 3, figsize=(8.4, 3.4), gridspec_kw={"width_ratios": [1, 1, 0.8]})
+        fig, axes = plt.subplots(1, 3, figsize=(8.4, 3.4), gridspec_kw={"width_ratios": [1, 1, 0.95]})
         for ax, (oname, _) in zip(axes[:2], ORIENTATIONS):
             for m, (_, _, ckey, ls) in METHODS.items():
                 res = exp.results[(primary.runs_key, cell(oname), m)]
@@ -171,7 +171,7 @@ def main(argv=None) -> int:
         cx = axes[2]
         groups = [((cell(o), a), (cell(o), b)) for a, b in PAIRS_CLAIMED for o, _ in ORIENTATIONS]
         B.interval_panel(cx, exp, B.setting_series(setts, groups),
-                         [f"{a}/\n{b}\n{o[:7]}" for a, b in PAIRS_CLAIMED for o, _ in ORIENTATIONS])
+                         [f"{a}\n/ {b}\n{o[:7]}" for a, b in PAIRS_CLAIMED for o, _ in ORIENTATIONS])
         cx.axhline(math.log10(1.0 + TOL), color="0.4", lw=0.8, ls="--")
         cx.axhline(0.0, color="0.7", lw=0.5)
         cx.set_ylabel("log$_{10}$(adapted / base)\nmedian final rel. loss")
