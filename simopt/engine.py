@@ -196,9 +196,18 @@ def _threads() -> int:
     return max(1, numba.get_num_threads())
 
 
-def _tile_size(runs: int) -> int:
-    """Runs per tile: about one tile per thread, at most ``MAX_TILE`` (results do not depend on it)."""
-    return max(1, min(K.MAX_TILE, -(-runs // _threads())))
+#: bytes of a tile's iterates and gradients a diagonal problem keeps in cache between its two passes
+_TILE_CACHE_BYTES = 1 << 18
+
+
+def _tile_size(runs: int, kind: int = K.DENSE, d: int = 1) -> int:
+    """Runs per tile (results do not depend on it): about one tile per thread, at most ``MAX_TILE``;
+    for elementwise (diagonal) problems also few enough that a tile's iterates and gradients stay in the
+    core's cache between the gradient pass and the update pass."""
+    t = max(1, min(K.MAX_TILE, -(-runs // _threads())))
+    if kind == K.DIAGONAL:
+        t = max(1, min(t, _TILE_CACHE_BYTES // (16 * max(1, d))))
+    return t
 
 
 def _tile_ranges(ntiles: int):
@@ -362,7 +371,7 @@ def run(problem, optimizer, steps=None, runs=1, seed=0, record_every=1, record=(
     hd = hdiag if kind == K.DIAGONAL else np.ascontiguousarray(np.diag(problem.hessian()))
     mshape = np.asarray(matrix_shape(problem), dtype=np.int64)
 
-    T = _tile_size(runs)
+    T = _tile_size(runs, _KINDS[problem.kind], d)
     Rp = -(-runs // T) * T
     E = np.zeros((Rp, d))
     E[:runs] = X0 - problem.xstar
