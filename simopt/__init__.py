@@ -4,7 +4,7 @@ Problems whose spectra, block heterogeneity, eigenbasis rotation and gradient no
 update rules written exactly as their papers define them; a batched, deterministic Numba engine;
 the papers' quantities and bounds, checked against measured iteration counts.
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from . import _cache
 
