@@ -120,7 +120,7 @@ def test_js_draws_separate_heterogeneous_from_homogeneous_on_every_draw():
 
 def test_claims_tune_on_disjoint_starts_and_control_removes_the_heterogeneity():
     cases = zq.make_cases(4, seed=0)
-    claims = zq.make_claims(cases, zq.SIZES[True], seed=0, mode="quick")
+    claims = zq.make_claims(cases, zq.SIZES[True], seed=0)
     assert [c.id for c in claims] == PAPER_IDS
     c1 = claims[0]
     fixed = True
