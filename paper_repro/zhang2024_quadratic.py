@@ -79,9 +79,10 @@ What holds under which reading (full size, 32 evaluation starts; numbers in the 
   lr reaches 1e-5 and stays in 440 (Cases 1, 2) and 350 (Cases 3, 4) steps; Adam is 2.1× / 1.6× sooner
   for the first hit on Cases 1 / 3 and 36× / 45× later for reach-and-stay; on Cases 2 / 4 heavy ball is
   4× / 10× faster even for the first hit.  Tuning the momentum jointly keeps 0.9.
-- Adam in the theorem's setting (β1 = 0, β2 = 1, v0 = g0²) is the preconditioned GD of §2E: its rate and
-  bound identities hold at each start's own optimal step, but one lr tuned on other starts diverges
-  on 21, 11 and 22 of the 32 evaluation starts of Cases 1, 3 and 4 (κ̃ and λ_max(H̃) depend on x0).
+- Adam in the theorem's setting (β1 = 0, β2 = 1, v0 = g0²) is the preconditioned GD of theory_notes
+  §2E: its rate and bound identities hold at each start's own optimal step, but one lr tuned on other
+  starts diverges on 21, 11 and 22 of the 32 evaluation starts of Cases 1, 3 and 4 (κ̃ and λ_max(H̃)
+  depend on x0).
 - Quick mode (the same problems, 4 tuning and 8 evaluation starts) gives the same statuses.
 """
 from __future__ import annotations
@@ -303,8 +304,8 @@ def tail_exponent(res, floor=RATE_FLOOR):
 
 
 def bound_excess(res, rho) -> float:
-    """max_t f(x_t) / (ρ̃^{2t} f(x_0)) − 1 over the records of one run (≤ 0 when §2E's bound holds;
-    a loss that underflowed to 0 obeys it)."""
+    """max_t f(x_t) / (ρ̃^{2t} f(x_0)) − 1 over the records of one run: ≤ 0 when the bound of
+    theory_notes §2E holds (a loss that underflowed to 0 obeys it)."""
     env = rho ** (2.0 * res.steps) * res.loss[0, 0]
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(res.loss[0] > 1e-300, res.loss[0] / env, 0.0)
