@@ -265,7 +265,7 @@ def _median_ci(s):
 
 def make_figure(thetas, l11, s1, s2, i1, i2, pair, s3, s4, bs5, s5, r1, r5):
     with simopt.plotting.style() as plt:
-        fig, axes = plt.subplots(1, 4, figsize=(11.0, 3.1), gridspec_kw=dict(wspace=0.42))
+        fig, axes = plt.subplots(1, 4, figsize=(13.0, 3.3), gridspec_kw=dict(wspace=0.62))
         ax = axes[0]
         for s, col, lab in ((s1, "#2ca02c", "Adam (β1=0)"), (s2, "#1f77b4", "GD")):
             med = np.array([_median_ci(v) for v in s.values()])
@@ -278,13 +278,13 @@ def make_figure(thetas, l11, s1, s2, i1, i2, pair, s3, s4, bs5, s5, r1, r5):
         ax2 = ax.twinx()
         ax2.plot(thetas, l11, color="0.5", ls="--", lw=1)
         ax2.set_ylabel("‖H‖₁,₁ (dashed)", color="0.4", fontsize=7)
+        ax2.tick_params(labelsize=6)
         ax.legend(fontsize=6.5, loc="center right")
 
         ax = axes[1]
         med = np.array([_median_ci(v) for v in s1.values()])
         ax.errorbar(l11, med[:, 0], yerr=[med[:, 0] - med[:, 1], med[:, 2] - med[:, 0]], fmt="o", ms=3.5,
                     color="#2ca02c", capsize=2)
-        ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("‖H(θ)‖₁,₁")
         ax.set_ylabel("median T_Adam (95% CI)")
@@ -309,7 +309,6 @@ def make_figure(thetas, l11, s1, s2, i1, i2, pair, s3, s4, bs5, s5, r1, r5):
                     color="#9467bd", capsize=2)
         for t, xv, yv in zip(thetas, bs5, med[:, 0]):
             ax.annotate(f"{t:g}", (xv, yv), fontsize=5.5, xytext=(2, 2), textcoords="offset points")
-        ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("blockwise constant Σ√(d_b d_b')‖H_bb'‖₂")
         ax.set_ylabel("median T_blockwise Adam")
