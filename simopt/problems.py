@@ -34,7 +34,8 @@ from ._validate import (as_float_array, check_bool, check_int, check_interval, c
 from .rotations import _check_sizes, _haar, _haar_so, _partial_from
 from .spectra import as_block_eigvals
 
-__all__ = ["Quadratic", "quadratic", "block_diagonal", "heterogeneous_blocks", "from_description"]
+__all__ = ["Quadratic", "quadratic", "block_diagonal", "heterogeneous_blocks", "rotated", "ROTATION_TYPES",
+           "from_description"]
 
 _KINDS = ("diagonal", "block", "dense")
 
@@ -677,8 +678,86 @@ def heterogeneous_blocks(n_blocks, block_size, heterogeneity, condition_number=5
     return _block_problem(spectra, rotation, noise, seed, x0, xstar, description_of, within_blocks)
 
 
+#: the rotation types of :func:`rotated` (besides an angle θ ∈ [0, 1])
+ROTATION_TYPES = ("eigenbasis", "block", "global")
+_KEEP = object()
+
+
+def _full_rotation(problem) -> np.ndarray:
+    """The orthogonal R of a problem's construction, H = R diag(lam) Rᵀ (lam in column order)."""
+    if problem.kind == "diagonal":
+        return np.eye(problem.dim)
+    if problem.kind == "block":
+        return _block_diag_matrix(problem._rot)
+    return np.asarray(problem._rot)
+
+
+@single_threaded
+def rotated(base, rotation, seed=0, noise=_KEEP, x0=None) -> Quadratic:
+    """The problem ``base`` seen in rotated coordinates: f'(x) = f(Sᵀx) for an orthogonal S, so
+    ``H' = S H Sᵀ``, ``x*' = S x*`` and, by default, ``x0' = S x0`` (the same loss at the start).
+
+    ``rotation`` (S):
+
+    - ``"eigenbasis"``: the rotation *to* the Hessian's eigenbasis, S = Rᵀ for the construction
+      H = R diag(λ) Rᵀ, so H' = diag(λ) (kind ``"diagonal"``).  For a block-diagonal ``base``,
+      R = diag(R_1, …, R_B) and each block goes to its own eigenbasis, so the eigenvalues stay in
+      their blocks (block b of H' has exactly the spectrum of H_bb);
+    - ``"block"``: S = diag(S_1, …, S_B), independent Haar rotations of the base's blocks
+      (``rotations.haar_blocks``): coordinates mix within blocks only; H' stays block-diagonal
+      when H is;
+    - ``"global"``: S Haar on O(d) (``rotations.haar``);
+    - θ ∈ [0, 1]: S = ``rotations.partial(d, θ)``, a geodesic from the identity (θ = 0: H' = H) to a
+      Haar rotation (θ = 1).
+
+    These are the rotation types of Zhang, Maes et al. (2025, arXiv 2410.19964: none, within-block,
+    global random) with the eigenbasis as the structured end, and the rotation path of Xie,
+    Mohamadi & Li (2025, arXiv 2410.08198).  A rotation-equivariant rule (GD, SGD with momentum)
+    follows the rotated trajectory exactly, x'_t = S x_t; a coordinate-wise one (Adam, sign
+    descent) does not.  The draws come from ``seed`` (child 0 of ``SeedSequence(seed)``), so
+    the same (base, rotation, seed) gives the same problem, and θ values of one seed lie on one
+    path.  The parameter partition is the base's.  ``noise``: the base's model unless given
+    (``None`` for none); ``x0``: the rotated start ``S x0`` unless given.
+    """
+    if not isinstance(base, Quadratic):
+        raise TypeError(f"base: expected a simopt problem (Quadratic), got {type(base).__name__}")
+    rot_arg = _parse_rotation(rotation, ROTATION_TYPES)
+    seed = _check_seed(seed)
+    noise = base.noise if noise is _KEEP else _check_noise(noise)
+    d, lam = base.dim, np.asarray(base._lam)
+    sizes = base.block_sizes
+    gen = _streams(seed)[0]
+    if rot_arg == "eigenbasis":
+        R = _full_rotation(base)
+        kind, rot, S = "diagonal", None, R.T
+    elif rot_arg == "block":
+        check_size(sum(n * n for n in sizes), "base", "the blocks' rotations")
+        blocks = [_haar(n, gen) for n in sizes]
+        if base.kind == "diagonal":
+            kind, rot = "block", blocks
+        elif base.kind == "block":
+            kind, rot = "block", [sb @ rb for sb, rb in zip(blocks, base._rot)]
+        else:
+            kind, rot = "dense", _block_diag_matrix(blocks) @ np.asarray(base._rot)
+        S = _block_diag_matrix(blocks)
+    else:
+        check_size(d * d, "base", f"a {d} x {d} rotation")
+        S = _haar(d, gen) if rot_arg == "global" else _partial_from(_haar_so(d, gen), rot_arg)
+        kind, rot = "dense", S @ _full_rotation(base)
+    if x0 is None:
+        x0 = S @ base.x0
+    else:
+        x0 = as_float_array(x0, "x0", shape=(d,))
+    desc = _description("rotated", base=base.describe(), rotation=rot_arg, seed=seed,
+                        noise=_describe_noise(noise), x0=None)
+    desc["args"]["base"].pop("kind", None)
+    desc["args"]["base"].pop("dim", None)
+    return Quadratic(kind=kind, sizes=sizes, lam=lam, rot=rot, x0=x0, xstar=S @ base.xstar,
+                     noise=noise, seed=seed, description=desc)
+
+
 _CONSTRUCTORS = {"quadratic": quadratic, "block_diagonal": block_diagonal,
-                 "heterogeneous_blocks": heterogeneous_blocks}
+                 "heterogeneous_blocks": heterogeneous_blocks, "rotated": rotated}
 
 
 def from_description(description) -> Quadratic:
@@ -692,4 +771,6 @@ def from_description(description) -> Quadratic:
                          f"{sorted(_CONSTRUCTORS)}")
     args = dict(description.get("args", {}))
     args["noise"] = _noise_from_description(args.get("noise"))
+    if name == "rotated":
+        args["base"] = from_description(args.get("base"))
     return _CONSTRUCTORS[name](**args)

@@ -9,7 +9,8 @@ Zhang et al. (2024, block-heterogeneous Hessians and Adam with β1 = 0, β2 = 1)
 sign and variance adaptation) and the noisy quadratic model (Zhang et al. 2019).
 
 - :mod:`simopt.theory.metrics` — §1 quantities (sharpness, block gradient norms, h_G, L_G, L_P, ψ,
-  μ_∞, U_∞, κ̃, block-spectrum JS distance), vectorised over batches of points;
+  μ_∞, U_∞, κ̃, block-spectrum JS distance, ‖H‖_{1,1} and its blockwise version, block coupling),
+  vectorised over batches of points;
 - :mod:`simopt.theory.bounds` — §2A–E, §3H per-step contractions and T_bound(ε);
 - :mod:`simopt.theory.expectations` — §3F–G exact expectations, §4 variance-adaptation factors;
 - :func:`check` — runs the engine and reports measured T(ε) against T_bound(ε) and every per-step
@@ -22,7 +23,8 @@ from .bounds import (Bound, adam_bound, adam_optimal_lr, adam_rate, gd_fixed_ste
                      sgd_noise_bound, sign_bound)
 from .expectations import (adam_implicit_factor, momentum_expected_loss, sgd_expected_loss,
                            sign_variance_factor, ssd_expected_next_loss, variance_adaptation_factor)
-from .metrics import (adam_preconditioned_condition_number, along, block_grad_norms, block_spectrum_js,
+from .metrics import (adam_preconditioned_condition_number, along, block_coupling, block_grad_norms,
+                      block_spectrum_js, blockwise_smoothness, hessian_block_l11, hessian_l11,
                       decrease_ratio_sign_vs_gd, directional_sharpness, grad_heterogeneity,
                       grad_norm_cv, gradient_density, gradient_weighted_smoothness,
                       parameter_weighted_smoothness, trajectory_metrics, update_sharpness)
@@ -36,6 +38,7 @@ __all__ = [
     "adam_preconditioned_condition_number", "block_grad_norms", "block_spectrum_js",
     "decrease_ratio_sign_vs_gd", "directional_sharpness", "grad_heterogeneity", "grad_norm_cv",
     "gradient_density", "gradient_weighted_smoothness", "parameter_weighted_smoothness",
-    "trajectory_metrics", "update_sharpness", "along",
+    "trajectory_metrics", "update_sharpness", "along", "hessian_l11", "hessian_block_l11",
+    "blockwise_smoothness", "block_coupling",
 ]
 
