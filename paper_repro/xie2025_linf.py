@@ -265,7 +265,7 @@ def _median_ci(s):
 
 def make_figure(thetas, l11, s1, s2, i1, i2, pair, s3, s4, bs5, s5, r1, r5):
     with simopt.plotting.style() as plt:
-        fig, axes = plt.subplots(1, 4, figsize=(13.0, 3.3), gridspec_kw=dict(wspace=0.62))
+        fig, axes = plt.subplots(1, 4, figsize=(14.5, 3.4), gridspec_kw=dict(wspace=0.8))
         ax = axes[0]
         for s, col, lab in ((s1, "#2ca02c", "Adam (β1=0)"), (s2, "#1f77b4", "GD")):
             med = np.array([_median_ci(v) for v in s.values()])
@@ -307,8 +307,9 @@ def make_figure(thetas, l11, s1, s2, i1, i2, pair, s3, s4, bs5, s5, r1, r5):
         med = np.array([_median_ci(v) for v in s5.values()])
         ax.errorbar(bs5, med[:, 0], yerr=[med[:, 0] - med[:, 1], med[:, 2] - med[:, 0]], fmt="s", ms=3.5,
                     color="#9467bd", capsize=2)
-        for t, xv, yv in zip(thetas, bs5, med[:, 0]):
-            ax.annotate(f"{t:g}", (xv, yv), fontsize=5.5, xytext=(2, 2), textcoords="offset points")
+        for k, (t, xv, yv) in enumerate(zip(thetas, bs5, med[:, 0])):
+            ax.annotate(f"{t:g}", (xv, yv), fontsize=5.5, xytext=(3, 4 if k % 2 else -8),
+                        textcoords="offset points")
         ax.set_yscale("log")
         ax.set_xlabel("blockwise constant Σ√(d_b d_b')‖H_bb'‖₂")
         ax.set_ylabel("median T_blockwise Adam")
