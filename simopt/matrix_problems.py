@@ -48,7 +48,8 @@ class MatrixQuadratic(Quadratic):
     """A matrix quadratic ``f(W) = ½ <W − W*, A (W − W*) B>`` (module docstring), kind ``"kron"``.
 
     Build one with :func:`matrix_quadratic`.  Points are row-major vectors ``(d,)`` / ``(runs, d)`` or
-    matrices ``(m, n)`` / ``(runs, m, n)``; ``grad`` and ``hvp`` return the shape they were given.
+    matrices ``(m, n)`` / ``(runs, m, n)``; ``grad`` and ``hvp`` return the shape they were given.  A
+    2-d array with d columns is read as ``(runs, d)`` (so for m = 1 a 1 x n matrix is one run).
     """
 
     def __init__(self, *, factors, shape, sizes, x0, xstar, noise, seed, description):
