@@ -157,11 +157,11 @@ def _step_2d(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondi
         V[:, :] = np.ascontiguousarray(V[:, order_r])
         QL[:, :] = QLn
         QR[:, :] = QRn
-        M[:, :] = np.dot(np.dot(np.ascontiguousarray(QLn.T), M_orig), QRn)
+        M[:, :] = np.dot(np.dot(np.ascontiguousarray(QLn.T), M_orig), np.ascontiguousarray(QRn))
 
 
-def step(x, g, GG, Q, m, v, t, lr, rows, cols, beta1, beta2, shampoo_beta, eps, precondition_frequency,
-         correct_bias):
+def step(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition_frequency, correct_bias,
+         rows, cols):
     if rows > 1 and cols > 1:
         _step_2d(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition_frequency,
                  correct_bias, rows, cols)
@@ -241,8 +241,8 @@ def _reference_2d(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, pre
         M[...] = np.swapaxes(QLn, 1, 2) @ M_orig @ QRn
 
 
-def reference(x, g, GG, Q, m, v, t, lr, rows, cols, beta1, beta2, shampoo_beta, eps, precondition_frequency,
-              correct_bias):
+def reference(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition_frequency, correct_bias,
+              rows=1, cols=1):
     if rows > 1 and cols > 1:
         _reference_2d(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition_frequency,
                       correct_bias, rows, cols)
