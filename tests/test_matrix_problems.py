@@ -247,3 +247,19 @@ def test_theory_functions_work_on_matrix_problems():
     f = theory.sgd_expected_loss(p.with_noise(noise.hessian_aligned(0.1)), 0.5 / p.L, 50)
     g = theory.sgd_expected_loss(v.with_noise(kron_noise_twin(p, 0.1)), 0.5 / p.L, 50)
     np.testing.assert_allclose(f, g, rtol=1e-10)
+
+
+_junk = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.floats(allow_nan=True, allow_infinity=True),
+                  st.text(max_size=3), st.lists(st.floats(-2, 2), max_size=4),
+                  st.lists(st.lists(st.floats(-2, 2), min_size=2, max_size=2), max_size=3))
+
+
+@given(st.dictionaries(st.sampled_from(["A_eigvals", "B_eigvals", "rotation_A", "rotation_B", "seed", "x0",
+                                        "xstar", "noise", "blocks"]), _junk, max_size=4))
+def test_fuzz_constructor_raises_only_clear_errors(kwargs):
+    kwargs.setdefault("A_eigvals", [1.0, 2.0])
+    kwargs.setdefault("B_eigvals", [1.0, 3.0])
+    try:
+        simopt.matrix_quadratic(**kwargs)
+    except (ValueError, TypeError) as e:
+        assert str(e)
