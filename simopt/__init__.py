@@ -13,6 +13,7 @@ _cache.configure()  # before any kernel module is imported: Numba fixes a cache 
 from . import noise, optim, rotations, schedules, spectra
 from .engine import run
 from .problems import Quadratic, block_diagonal, heterogeneous_blocks, quadratic, rotated
+from .matrix_problems import MatrixQuadratic, matrix_quadratic
 from .result import Result
 from .tuning import Tuned, tune_lr, with_hyper
 from . import claims
@@ -20,8 +21,8 @@ from .claims import TuningProtocol
 
 __all__ = [
     "spectra", "rotations", "noise", "optim", "schedules", "theory", "sweep", "plotting", "claims",
-    "quadratic", "block_diagonal", "heterogeneous_blocks", "rotated", "Quadratic", "run", "Result", "tune_lr", "Tuned",
-    "with_hyper", "TuningProtocol",
+    "quadratic", "block_diagonal", "heterogeneous_blocks", "rotated", "matrix_quadratic", "Quadratic",
+    "MatrixQuadratic", "run", "Result", "tune_lr", "Tuned", "with_hyper", "TuningProtocol",
 ]
 
 _LAZY = ("theory", "sweep", "plotting")

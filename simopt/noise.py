@@ -39,7 +39,9 @@ class Noise:
 
     def factor(self, problem) -> tuple[str, np.ndarray]:
         """How ``xi`` is made from ``z``: ``("scale", s)`` with ``xi = s * z``; ``("matrix", A)`` with
-        ``xi = A @ z``; or ``("blocks", (A_1, ..., A_B))`` with ``xi_b = A_b @ z_b`` per block."""
+        ``xi = A @ z``; ``("blocks", (A_1, ..., A_B))`` with ``xi_b = A_b @ z_b`` per block; or, on a
+        matrix problem, ``("kron", (S_A, S_B))`` with ``xi = vec(S_A Z S_B)`` for ``z = vec(Z)``
+        (row-major), i.e. ``xi = (S_A ⊗ S_Bᵀ) z``."""
         raise NotImplementedError
 
     def describe(self) -> dict:
@@ -64,6 +66,9 @@ class Noise:
             from scipy.linalg import block_diag
             a = block_diag(*a)
         with one_thread():
+            if kind == "kron":      # Cov vec(S_A Z S_B) = (S_A S_Aᵀ) ⊗ (S_Bᵀ S_B)
+                sa, sb = a
+                return v * np.kron(sa @ sa.T, sb.T @ sb)
             return v * (a @ a.T)
 
 

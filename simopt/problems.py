@@ -7,7 +7,9 @@ the engine uses to pick its fast path:
 - ``"diagonal"``: ``H = diag(λ)`` (no rotation, or a rotation angle θ = 0);
 - ``"block"``: ``H = diag(H_1, …, H_B)`` with each ``H_b = R_b diag(λ_b) R_bᵀ`` rotated on its own
   (``block_diagonal(..., rotation="block")``, the block-diagonal Hessians of Zhang et al. 2024);
-- ``"dense"``: anything else (a Haar or partial rotation of the whole space).
+- ``"dense"``: anything else (a Haar or partial rotation of the whole space);
+- ``"kron"``: a matrix-shaped problem, ``H = A ⊗ B`` on the row-major ``vec(W)``
+  (:mod:`simopt.matrix_problems`, a subclass of :class:`Quadratic`).
 
 The parameter partition ``blocks`` (contiguous slices covering ``0..d``) is kept whatever the
 rotation: a rotated problem still has blocks, it is just no longer block-diagonal in them.
@@ -116,18 +118,18 @@ def _streams(seed: int):
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
 
 
-def _parse_rotation(rotation, allowed: tuple[str, ...]):
+def _parse_rotation(rotation, allowed: tuple[str, ...], name: str = "rotation"):
     """``rotation`` is one of the ``allowed`` strings or an angle θ ∈ [0, 1] (a real number)."""
     if isinstance(rotation, str):
         if rotation not in allowed:
-            raise ValueError(f"rotation: expected one of {', '.join(map(repr, allowed))} or an "
+            raise ValueError(f"{name}: expected one of {', '.join(map(repr, allowed))} or an "
                              f"angle in [0, 1], got {rotation!r}")
         return rotation
     if isinstance(rotation, bool) or not isinstance(rotation, (numbers.Real, np.floating,
                                                                np.integer)):
-        raise TypeError(f"rotation: expected one of {', '.join(map(repr, allowed))} or an angle "
+        raise TypeError(f"{name}: expected one of {', '.join(map(repr, allowed))} or an angle "
                         f"in [0, 1], got {type(rotation).__name__} ({rotation!r})")
-    return check_interval(rotation, "rotation", 0.0, 1.0, high_closed=True)
+    return check_interval(rotation, name, 0.0, 1.0, high_closed=True)
 
 
 def _check_partition(blocks, d: int) -> tuple[int, ...]:
@@ -154,18 +156,9 @@ class Quadratic:
         if kind not in _KINDS:
             raise ValueError(f"kind: expected one of {_KINDS}, got {kind!r}")
         self._kind = kind
-        self._sizes = tuple(int(s) for s in sizes)
         lam = _readonly(lam)
         self._lam = lam  # eigenvalues in column order of the rotation (coordinate order if diagonal)
-        d = lam.size
-        self._dim = d
-        starts = np.zeros(len(self._sizes) + 1, dtype=np.int64)
-        np.cumsum(self._sizes, out=starts[1:])
-        if starts[-1] != d:
-            raise ValueError(f"sizes: expected block sizes summing to {d}, got {starts[-1]}")
-        starts.setflags(write=False)
-        self._starts = starts
-        self._blocks = tuple(slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:]))
+        self._set_partition(sizes, lam.size)
         self._diag = None
         self._block_matrices = None
         self._H = None
@@ -187,6 +180,22 @@ class Quadratic:
                 if kind == "block" else (self._H,))
         if not all(np.all(np.isfinite(m)) for m in mats):
             raise ValueError("eigvals: H = R diag(eigvals) Rᵀ overflows (eigenvalues too large)")
+        self._set_points(x0, xstar, noise, seed, description)
+
+    def _set_partition(self, sizes, d: int) -> None:
+        """The dimension and the parameter partition (block sizes summing to ``d``)."""
+        self._dim = d
+        self._sizes = tuple(int(s) for s in sizes)
+        starts = np.zeros(len(self._sizes) + 1, dtype=np.int64)
+        np.cumsum(self._sizes, out=starts[1:])
+        if starts[-1] != d:
+            raise ValueError(f"sizes: expected block sizes summing to {d}, got {starts[-1]}")
+        starts.setflags(write=False)
+        self._starts = starts
+        self._blocks = tuple(slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:]))
+
+    def _set_points(self, x0, xstar, noise, seed, description) -> None:
+        """Start, minimiser, noise and description (once the Hessian is known: checks f(x0))."""
         self._x0 = _readonly(x0)
         self._xstar = _readonly(xstar)
         self._noise = noise
@@ -216,7 +225,8 @@ class Quadratic:
     # ----------------------------------------------------------------- structure
     @property
     def kind(self) -> str:
-        """``"diagonal"``, ``"block"`` (block-diagonal, rotated blocks) or ``"dense"``."""
+        """``"diagonal"``, ``"block"`` (block-diagonal, rotated blocks), ``"dense"``, or ``"kron"``
+        (a matrix problem, :func:`simopt.matrix_quadratic`: ``H = A ⊗ B``)."""
         return self._kind
 
     @property
@@ -765,12 +775,14 @@ def from_description(description) -> Quadratic:
     if not isinstance(description, dict):
         raise TypeError(f"description: expected a dict from Quadratic.describe(), "
                         f"got {type(description).__name__}")
+    from .matrix_problems import matrix_quadratic
+    constructors = {**_CONSTRUCTORS, "matrix_quadratic": matrix_quadratic}
     name = description.get("constructor")
-    if name not in _CONSTRUCTORS:
+    if name not in constructors:
         raise ValueError(f"description: unknown constructor {name!r}; expected one of "
-                         f"{sorted(_CONSTRUCTORS)}")
+                         f"{sorted(constructors)}")
     args = dict(description.get("args", {}))
     args["noise"] = _noise_from_description(args.get("noise"))
     if name == "rotated":
         args["base"] = from_description(args.get("base"))
-    return _CONSTRUCTORS[name](**args)
+    return constructors[name](**args)

@@ -61,11 +61,14 @@ def _points(problem, X, name="x"):
 
 @takes_problem
 def hess_apply(problem, U) -> np.ndarray:
-    """``H u`` for ``u`` of shape ``(..., d)``, using the problem's structure (diagonal, per block or
-    dense) so that no cancellation across blocks enters."""
+    """``H u`` for ``u`` of shape ``(..., d)``, using the problem's structure (diagonal, per block,
+    Kronecker ``vec(A U B)`` for a matrix problem, or dense) so that no cancellation across blocks
+    enters."""
     U = _points(problem, U, "u")
     if problem.kind == "diagonal":
         return U * problem.diag
+    if problem.kind == "kron":
+        return problem.hvp(U.reshape(-1, problem.dim)).reshape(U.shape)
     if problem.kind == "block":
         out = np.empty_like(U)
         for sl, Hb in zip(problem.blocks, problem.block_matrices):
