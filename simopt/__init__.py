@@ -13,6 +13,7 @@ _cache.configure()  # before any kernel module is imported: Numba fixes a cache 
 from . import noise, optim, rotations, schedules, spectra
 from .engine import run
 from .problems import Quadratic, block_diagonal, heterogeneous_blocks, quadratic
+from .data_problems import LeastSquares, gaussian_features, least_squares, zipf_bigram
 from .result import Result
 from .tuning import Tuned, tune_lr, with_hyper
 from . import claims
@@ -20,7 +21,8 @@ from .claims import TuningProtocol
 
 __all__ = [
     "spectra", "rotations", "noise", "optim", "schedules", "theory", "sweep", "plotting", "claims",
-    "quadratic", "block_diagonal", "heterogeneous_blocks", "Quadratic", "run", "Result", "tune_lr", "Tuned",
+    "quadratic", "block_diagonal", "heterogeneous_blocks", "Quadratic", "least_squares", "gaussian_features",
+    "zipf_bigram", "LeastSquares", "run", "Result", "tune_lr", "Tuned",
     "with_hyper", "TuningProtocol",
 ]
 

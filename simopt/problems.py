@@ -67,7 +67,8 @@ def _jsonable(v):
     raise TypeError(f"cannot describe a value of type {type(v).__name__} as JSON")
 
 
-_NOISE_NAMES = ("gaussian", "correlated_gaussian", "hessian_aligned", "student_t")
+_NOISE_NAMES = ("gaussian", "correlated_gaussian", "hessian_aligned", "student_t", "sampled_gaussian",
+                "sampled_coordinates", "dataset")
 
 
 def _describe_noise(noise):
@@ -90,7 +91,7 @@ def _check_noise(noise):
         return None
     if not isinstance(noise, _noise_mod.Noise):
         raise TypeError(f"noise: expected None or a simopt.noise model (gaussian, hessian_aligned, "
-                        f"student_t), got {type(noise).__name__}")
+                        f"student_t, sampled_gaussian, ...), got {type(noise).__name__}")
     return noise
 
 
@@ -686,10 +687,17 @@ def from_description(description) -> Quadratic:
     if not isinstance(description, dict):
         raise TypeError(f"description: expected a dict from Quadratic.describe(), "
                         f"got {type(description).__name__}")
+    from .data_problems import CONSTRUCTORS as data_constructors
     name = description.get("constructor")
-    if name not in _CONSTRUCTORS:
+    if name not in _CONSTRUCTORS and name not in data_constructors:
         raise ValueError(f"description: unknown constructor {name!r}; expected one of "
-                         f"{sorted(_CONSTRUCTORS)}")
+                         f"{sorted(_CONSTRUCTORS) + sorted(data_constructors)}")
     args = dict(description.get("args", {}))
+    if name in data_constructors:
+        # a data problem's noise is its sampler; "noise" is in its description only after with_noise
+        has_noise = "noise" in args
+        noise = _noise_from_description(args.pop("noise", None))
+        problem = data_constructors[name](**args)
+        return problem.with_noise(noise) if has_noise else problem
     args["noise"] = _noise_from_description(args.get("noise"))
     return _CONSTRUCTORS[name](**args)
