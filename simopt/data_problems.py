@@ -184,12 +184,13 @@ def gaussian_features(cov_eigvals, rotation="none", n_samples=None, label_noise=
     seed=seed)`` does (so ``w*`` defaults to a standard normal vector and ``x0`` likewise), and the same
     seed gives the streaming and the finite problem the same Sigma, w* and x0.
     """
+    lam = as_float_array(cov_eigvals, "cov_eigvals", ndim=1, positive=True)
     label_noise = check_nonneg_scalar(label_noise, "label_noise")
     batch_size = check_int(batch_size, "batch_size", minimum=1)
     if n_samples is not None:
         n_samples = check_int(n_samples, "n_samples", minimum=1)
-    pop = quadratic(cov_eigvals, rotation=rotation, seed=seed, x0=x0, xstar=xstar, blocks=blocks)
-    desc = _description("gaussian_features", cov_eigvals=np.asarray(cov_eigvals, dtype=np.float64),
+    pop = quadratic(lam, rotation=rotation, seed=seed, x0=x0, xstar=xstar, blocks=blocks)
+    desc = _description("gaussian_features", cov_eigvals=lam,
                         rotation=pop.rotation, n_samples=n_samples, label_noise=label_noise,
                         batch_size=batch_size, seed=pop.seed, x0=x0, xstar=xstar,
                         blocks=None if blocks is None else list(pop.block_sizes))

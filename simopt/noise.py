@@ -31,8 +31,8 @@ from typing import ClassVar
 import numpy as np
 
 from ._blas import one_thread
-from ._validate import (as_float_array, check_int, check_nonneg_scalar, check_positive_scalar, check_scale,
-                        check_size)
+from ._validate import (as_float_array, check_int, check_nonneg_scalar, check_positive_scalar, check_problem,
+                        check_scale, check_size)
 
 __all__ = ["Noise", "gaussian", "correlated_gaussian", "hessian_aligned", "student_t", "sampled_gaussian",
            "sampled_coordinates", "dataset"]
@@ -86,7 +86,7 @@ class Noise:
     def covariance(self, problem, x=None) -> np.ndarray:
         """Exact covariance ``Cov[xi] = Var(z_i) * A A^T / B`` as a dense (d, d) array (``A`` the model's
         factor for batch size 1).  Additive noise does not depend on the iterate, so ``x`` is ignored."""
-        kind, a = self.factor(problem)
+        kind, a = self.factor(check_problem(problem))
         v = self.base_variance()
         if kind == "scale":
             return np.diag(v * a * a)
@@ -255,7 +255,7 @@ class _Sampled(Noise):
     def covariance(self, problem, x=None) -> np.ndarray:
         """Exact ``Cov[g~ | x]`` of the minibatch gradient at the point ``x`` (shape (d,)), a dense (d, d)
         array; see the model's constructor for the formula."""
-        e = self._error(problem, x)
+        e = self._error(check_problem(problem), x)
         with one_thread():
             return self._covariance_at(problem, e)
 
@@ -264,6 +264,7 @@ class _Sampled(Noise):
         in the engine's order (``simopt._kernels.tiles.sampled_gradient``): the NumPy reference of the
         compiled sampler, which gives the same gradients from the same stream up to rounding."""
         from .streams import Stream
+        check_problem(problem)
         if not isinstance(stream, Stream):
             raise TypeError(f"stream: expected a simopt.streams.Stream, got {type(stream).__name__}")
         e = as_float_array(x, "x", shape=(problem.dim,)) - problem.xstar

@@ -39,7 +39,7 @@ import math
 import numpy as np
 
 from .._blas import one_thread
-from .._validate import as_float_array, check_positive_scalar, takes_problem
+from .._validate import as_float_array, check_int, check_positive_scalar, check_size, takes_problem
 from .expectations import _lr_sequence, _record_steps
 
 __all__ = ["sgd_expected_loss_sampled", "sgd_stationary_loss_sampled"]
@@ -96,6 +96,8 @@ def sgd_expected_loss_sampled(problem, lr, steps, x0=None, record_every: int = 1
     model = _model(problem)
     x0 = problem.x0 if x0 is None else as_float_array(x0, "x0", shape=(problem.dim,))
     e0 = np.asarray(x0, dtype=np.float64) - problem.xstar
+    steps = check_int(steps, "steps", minimum=0)
+    check_size(steps, "steps", f"{steps} per-step rates")
     steps, rec = _record_steps(steps, record_every)
     eta, etas = _lr_sequence(lr, steps)
     rates = np.full(steps, eta) if etas is None else etas
