@@ -318,3 +318,21 @@ def test_misuse_of_sampled_models_is_a_named_error():
         noise.dataset(np.ones((3, 2)), np.ones(4))
     with pytest.raises(ValueError, match="features"):
         noise.dataset(np.ones(3), np.ones(3))
+
+
+def test_sweep_specs_take_sampled_noise_and_a_batch_size_axis():
+    from simopt import sweep
+    base = {"steps": 10, "runs": 2, "seeds": [0], "eps": 0.01, "optimizers": [{"name": "sgd", "lr": 0.1}]}
+    spec = sweep.parse(dict(base, problems=[
+        {"type": "quadratic", "eigvals": LAM, "noise": {"type": "sampled_coordinates", "label_noise": 0.1},
+         "grid": {"noise.batch_size": [1, 4]}},
+        {"type": "quadratic", "eigvals": LAM, "rotation": "haar", "noise": {"type": "hessian_aligned",
+                                                                           "batch_size": 8}}]))
+    built = [sweep.spec.build_problem(c.problem).noise for c in spec.cells]
+    assert sorted(nz.batch_size for nz in built) == [1, 4, 8]
+    with pytest.raises(sweep.SpecError, match="sampled_coordinates needs a diagonal problem"):
+        sweep.parse(dict(base, problems=[{"type": "heterogeneous_blocks", "n_blocks": 2, "block_size": 2,
+                                          "heterogeneity": 0.5, "noise": {"type": "sampled_coordinates"}}]))
+    with pytest.raises(sweep.SpecTypeError, match="noise.batch_size: expected an integer"):
+        sweep.parse(dict(base, problems=[{"type": "quadratic", "eigvals": LAM,
+                                          "noise": {"type": "sampled_gaussian", "batch_size": 1.5}}]))
