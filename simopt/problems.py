@@ -683,7 +683,8 @@ _CONSTRUCTORS = {"quadratic": quadratic, "block_diagonal": block_diagonal,
 
 
 def from_description(description) -> Quadratic:
-    """Rebuild a problem from ``Quadratic.describe()`` (e.g. as stored by a sweep)."""
+    """Rebuild a problem from ``Quadratic.describe()`` (e.g. as stored by a sweep), the data problems of
+    ``simopt.data_problems`` included."""
     if not isinstance(description, dict):
         raise TypeError(f"description: expected a dict from Quadratic.describe(), "
                         f"got {type(description).__name__}")
