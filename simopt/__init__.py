@@ -14,6 +14,7 @@ from . import noise, optim, rotations, schedules, spectra
 from .engine import run
 from .problems import Quadratic, block_diagonal, heterogeneous_blocks, quadratic, rotated
 from .matrix_problems import MatrixQuadratic, matrix_quadratic
+from .data_problems import LeastSquares, gaussian_features, least_squares, zipf_bigram
 from .result import Result
 from .tuning import Tuned, tune_lr, with_hyper
 from . import claims
@@ -22,7 +23,8 @@ from .claims import TuningProtocol
 __all__ = [
     "spectra", "rotations", "noise", "optim", "schedules", "theory", "sweep", "plotting", "claims",
     "quadratic", "block_diagonal", "heterogeneous_blocks", "rotated", "matrix_quadratic", "Quadratic",
-    "MatrixQuadratic", "run", "Result", "tune_lr", "Tuned", "with_hyper", "TuningProtocol",
+    "MatrixQuadratic", "least_squares", "gaussian_features", "zipf_bigram", "LeastSquares", "run", "Result",
+    "tune_lr", "Tuned", "with_hyper", "TuningProtocol",
 ]
 
 _LAZY = ("theory", "sweep", "plotting")

@@ -70,7 +70,8 @@ def _jsonable(v):
     raise TypeError(f"cannot describe a value of type {type(v).__name__} as JSON")
 
 
-_NOISE_NAMES = ("gaussian", "correlated_gaussian", "hessian_aligned", "student_t")
+_NOISE_NAMES = ("gaussian", "correlated_gaussian", "hessian_aligned", "student_t", "sampled_gaussian",
+                "sampled_coordinates", "dataset")
 
 
 def _describe_noise(noise):
@@ -93,7 +94,7 @@ def _check_noise(noise):
         return None
     if not isinstance(noise, _noise_mod.Noise):
         raise TypeError(f"noise: expected None or a simopt.noise model (gaussian, hessian_aligned, "
-                        f"student_t), got {type(noise).__name__}")
+                        f"student_t, sampled_gaussian, ...), got {type(noise).__name__}")
     return noise
 
 
@@ -771,17 +772,25 @@ _CONSTRUCTORS = {"quadratic": quadratic, "block_diagonal": block_diagonal,
 
 
 def from_description(description) -> Quadratic:
-    """Rebuild a problem from ``Quadratic.describe()`` (e.g. as stored by a sweep)."""
+    """Rebuild a problem from ``Quadratic.describe()`` (e.g. as stored by a sweep), the data problems of
+    ``simopt.data_problems`` included."""
     if not isinstance(description, dict):
         raise TypeError(f"description: expected a dict from Quadratic.describe(), "
                         f"got {type(description).__name__}")
     from .matrix_problems import matrix_quadratic
+    from .data_problems import CONSTRUCTORS as data_constructors
     constructors = {**_CONSTRUCTORS, "matrix_quadratic": matrix_quadratic}
     name = description.get("constructor")
-    if name not in constructors:
+    if name not in constructors and name not in data_constructors:
         raise ValueError(f"description: unknown constructor {name!r}; expected one of "
-                         f"{sorted(constructors)}")
+                         f"{sorted(constructors) + sorted(data_constructors)}")
     args = dict(description.get("args", {}))
+    if name in data_constructors:
+        # a data problem's noise is its sampler; "noise" is in its description only after with_noise
+        has_noise = "noise" in args
+        noise = _noise_from_description(args.pop("noise", None))
+        problem = data_constructors[name](**args)
+        return problem.with_noise(noise) if has_noise else problem
     args["noise"] = _noise_from_description(args.get("noise"))
     if name == "rotated":
         args["base"] = from_description(args.get("base"))
