@@ -3,7 +3,7 @@ update-clipping bound, the step relative to the absolute parameter (no translati
 parity with pytorch-optimizer and optax (optax's float32 beta2 schedule shown).  On matrices (the
 factored second moment of Alg. 4): compiled == reference == a transcription of Alg. 4, exactness on
 rank-one second moments, row/column permutation equivariance (and its loss under a general permutation),
-the unfactored step on 1 x n and n x 1 parameters, parity with optax's factored RMS and with
+the unfactored step on 1 x n and n x 1 parameters, parity with optax's factored RMS, pytorch-optimizer and
 torch.optim.Adafactor (its epsilon_1 placement measured), and a converging run on a matrix quadratic."""
 import numpy as np
 import pytest
@@ -332,6 +332,20 @@ def test_parity_with_optax_factored_rms_on_a_matrix(shape):
                      optax.scale_by_param_block_rms(1e-3), optax.ema(0.9, debias=False), optax.scale(-1.0))
     theirs = optax_iterates(tx, G, W0).reshape(51, -1)
     assert rel_err(_ours_matrix(optim.adafactor(beta1=0.9), G, W0), theirs) <= 1e-12
+
+
+@pytest.mark.parametrize("beta1", [0.0, 0.9])
+def test_parity_with_pytorch_optimizer_on_a_matrix(beta1):
+    """pytorch_optimizer.AdaFactor factors every 2-d parameter with epsilon_1 added to G^2 as the paper
+    (row and column means), momentum in float64 and its beta2_t cap above 1 - t^-0.8: the factored mode
+    to 1e-12, exact zeros in the stream included."""
+    torch = pytest.importorskip("torch")
+    po = pytest.importorskip("pytorch_optimizer")
+    G, W0 = _matrix_stream((4, 3), seed=8)
+    G[np.random.default_rng(2).random(G.shape) < 0.1] = 0.0
+    theirs = torch_iterates(lambda ps: po.AdaFactor(ps, lr=None, betas=(beta1 or None, 1.0 - 1e-12),
+                                                    momentum_dtype=torch.float64, foreach=False), G, W0)
+    assert rel_err(_ours_matrix(optim.adafactor(beta1=beta1), G, W0), theirs.reshape(51, -1)) <= 1e-12
 
 
 def _torch_adafactor(eps1):
