@@ -102,8 +102,8 @@ SIZES = {
     True: dict(levels=(1.0, 16.0, 256.0), tune_runs=2, eval_runs=8, xie_shape=(6, 6), xie_wide=(3, 12)),
 }
 #: declared overall status per claim and mode.  Declared ROBUST (the papers' statements) when the
-#: claims were written; replaced by the observed statuses after the first quick run, each with its
-#: reason -- thresholds, problems and protocols were not changed to get them.
+#: claims were written; replaced by the observed statuses after the first quick and full runs, each
+#: with its reason -- thresholds, problems and protocols were not changed to get them.
 EXPECTED = {
     "muon_nds_below_gd": "FRAGILE",
     "muon_nds_shrinks": {"quick": "ROBUST", "full": "FRAGILE"},
