@@ -111,3 +111,15 @@ def adafactor(lr=1.0, beta1=0.0, decay_rate=0.8, eps1=1e-30, eps2=1e-3, clip_thr
 
 
 adafactor.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "adafactor": {
+        "make": lambda: adafactor(1.0),
+        "holds": ("permutation", "sign_flip", "gradient_scaling"),
+        "why": ("coordinate-wise √v and symmetric RMS(u), RMS(X); g/√v ignores a scale of g; the step is "
+                "relative to RMS of the absolute X, which a translation moves"),
+    },
+}
