@@ -121,9 +121,20 @@ def test_bad_values_a_rule_lets_through_are_reported(monkeypatch):
 def test_an_unexpected_card_fails_the_transformations_that_differ():
     report = check_rule(optim.sgd(0.05), threads=False, expect=SIGNS)
     failed = {c.what for c in report.failures}
-    assert failed == {"rotation", "block rotation", "gradient scaling"}
+    assert failed == {"rotation", "block rotation", "two-sided rotation", "gradient scaling"}
     with pytest.raises(ValueError, match="expect"):
         check_rule(optim.sgd(0.05), threads=False, expect=("shear",))
+
+
+def test_a_matrix_rule_is_checked_on_a_matrix_problem_of_the_shape_given():
+    report = check_rule(optim.muon(0.05), threads=False, hyper_samples=1, shape=(2, 3),
+                        expect=("matrix_rotation", "translation"))
+    report.assert_ok()
+    steps = [c for c in report.checks if c.section == "compiled == reference"]
+    assert len(steps) == 2 and all(c.ok for c in steps)
+    assert report.card["matrix_rotation"].deviation <= 1e-10 and report.card["rotation"].deviation >= 1e-1
+    with pytest.raises(ValueError, match="shape"):
+        check_rule(optim.muon(0.05), threads=False, shape=(1, 1))
 
 
 def test_a_rule_that_diverges_on_the_card_is_a_failure_naming_lr():

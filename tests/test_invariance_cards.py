@@ -1,7 +1,7 @@
 """The invariance card: every built-in rule declares one, its measurement on runs of the rule equals the
 declaration, the known mathematics comes out (SGD rotation-equivariant to rounding, Adam not by a clear
 margin, blockwise Adam under block rotations only, SOAP-1D under rotations, sign-based rules under
-signed permutations), the tolerance sits orders of magnitude from both rounding and failure, and the
+signed permutations, Muon, Shampoo and SOAP's 2-d form under W -> U W V^T and nothing entrywise), the tolerance sits orders of magnitude from both rounding and failure, and the
 README's table is the declarations'.  The transformations build the problem they define."""
 import functools
 import pathlib
@@ -66,6 +66,15 @@ def test_known_mathematics():
     assert dev["diag_precond"]["diagonal_rescaling"] <= 1e-12
     # the decoupled decay acts on the absolute iterate: AdamW is Adam but for translations
     assert set(CARDS["adam"].holds) - set(CARDS["adamw"].holds) == {"translation"}
+    # matrix-aware rules: equivariant under W -> U W V^T, not under a global rotation of vec(W)
+    for lab in ("muon", "shampoo", "one_sided_shampoo", "soap(2-d)"):
+        assert CARDS[lab].shape is not None
+        assert dev[lab]["matrix_rotation"] <= 1e-8 and dev[lab]["rotation"] >= 1e-1
+        assert dev[lab]["permutation"] >= 1e-2 and dev[lab]["sign_flip"] >= 1e-2
+    # a vector rule sees U kron V as one more orthogonal map of vec(W)
+    for lab, c in CARDS.items():
+        if c.shape is None:
+            assert ("matrix_rotation" in c.holds) == ("rotation" in c.holds), lab
 
 
 def test_soap_at_d6_depends_on_rounding_through_the_tied_null_space():
@@ -161,6 +170,32 @@ def test_same_seed_same_noise_draws_pushed_forward():
     a = simopt.run(p, optim.sgd(0.1), 30, runs=3, seed=9, record=("x",)).records["x"] - p.xstar
     b = simopt.run(q, optim.sgd(0.1), 30, runs=3, seed=9, record=("x",)).records["x"] - q.xstar
     np.testing.assert_allclose(b, a @ ch.matrix.T, rtol=1e-10, atol=1e-12)
+
+
+def test_a_matrix_problem_stays_one_under_w_to_u_w_vt_and_keeps_its_shape_under_every_map():
+    p = simopt.matrix_quadratic([1.0, 2.0], [0.5, 1.5, 3.0], rotation_A="haar", seed=3, blocks="rows",
+                                noise=noise.hessian_aligned(0.2))
+    ch = draw_change("matrix_rotation", p, 1)
+    U, V = ch.factors
+    q = ch.problem(p)
+    assert q.kind == "kron" and q.matrix_shape == (2, 3)
+    A, B = p.kron_factors
+    np.testing.assert_allclose(q.kron_factors[0], U @ A @ U.T, atol=1e-14)
+    np.testing.assert_allclose(q.kron_factors[1], V @ B @ V.T, atol=1e-14)
+    W = np.random.default_rng(0).standard_normal((4, 2, 3)) + p.xstar.reshape(2, 3)
+    W2 = U @ W @ V.T
+    np.testing.assert_allclose(q.loss(W2.reshape(4, 6)), p.loss(W.reshape(4, 6)), rtol=1e-12)
+    np.testing.assert_allclose(q.grad(W2), U @ p.grad(W) @ V.T, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(q.noise.covariance(q), ch.matrix @ p.noise.covariance(p) @ ch.matrix.T,
+                               atol=1e-13)
+    for name in TRANSFORMATIONS:
+        if name != "gradient_scaling":
+            assert draw_change(name, p, 2).problem(p).matrix_shape == (2, 3), name
+    with pytest.raises(ValueError, match="problem"):       # A is rotated: H is not diagonal
+        draw_change("gradient_scaling", p, 0)
+    flat = simopt.quadratic(np.arange(1.0, 5.0), seed=0)       # a vector problem: 1 x d, U = +-1
+    ch = draw_change("matrix_rotation", flat, 4)
+    assert ch.factors[0].shape == (1, 1) and abs(ch.factors[0][0, 0]) == 1.0
 
 
 def test_transformed_takes_any_invertible_matrix():

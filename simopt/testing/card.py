@@ -1,7 +1,8 @@
 r"""The invariance card of an update rule, measured on runs of the rule.
 
 For each transformation of :data:`simopt.testing.transforms.TRANSFORMATIONS` (rotation, block rotation,
-permutation, sign flip, diagonal rescaling, translation, gradient scaling) the card answers: does running
+two-sided rotation of a matrix parameter, permutation, sign flip, diagonal rescaling, translation, gradient
+scaling) the card answers: does running
 the rule on the transformed problem, from the transformed start, give the transformed trajectory?  It
 runs the rule with :func:`simopt.run` -- its compiled step, or its NumPy step, exactly as any experiment
 does -- on a base problem and on the transformed one, with the same seed (so the same base noise draws,
@@ -27,7 +28,22 @@ per-coordinate scales around 0.1; each transformation is drawn once (seeded) and
 the card keeps the larger deviation.  The base is axis-aligned because the question is what survives a
 rotation *of an axis-aligned problem*; a rotation of it reaches every rotated problem.  (On it the
 Hutchinson estimate :math:`u \odot Hu = \mathrm{diag}(H)` is exact, so the probe u, which is not
-transformed, does not matter to a signed permutation.)  A learning rate of about 0.05 suits these problems
+transformed, does not matter to a signed permutation.)
+
+**Matrix-aware rules** (those that read ``rows, cols``: Muon, Shampoo, SOAP's 2-d form) are measured
+with ``shape=(m, n)`` on a matrix problem (:func:`simopt.matrix_quadratic`) of that shape instead:
+diagonal factors :math:`A = \mathrm{diag}(a)`, :math:`B = \mathrm{diag}(b)` with
+:math:`a_i = \tfrac12 r^{ni}`, :math:`b_j = r^j`, :math:`r = 8^{1/(mn-1)}`, so that the m n eigenvalues
+:math:`a_i b_j = \tfrac12 r^{ni+j}` are distinct and log-spaced on [0.5, 4] as the vector card's; one
+block per row of W; the same x*, starts and noise.  Every transformation keeps the matrix shape (the
+transformed problem is again m x n, :mod:`simopt.testing.transforms`), and the two-sided rotation
+:math:`W \mapsto UWV^\top` is the one such rules are built for.  A vector rule sees only
+:math:`\mathrm{vec}(W)`, to which :math:`U \otimes V` is one more orthogonal map: its two-sided entry,
+measured on its vector card where the map is a rotation (U = +-1), is its rotation entry, and it
+applies on any flattened matrix (a rotation-equivariant rule is equivariant under every orthogonal map;
+one that is not fails for a Haar U, V as for a Haar Q).
+
+A learning rate of about 0.05 suits these problems
 (L = 4, :math:`|x_0 - x^*|` ~ 2); a run that diverges makes the card an error, not a verdict.
 
 **Declared cards.**  Every built-in rule module declares the card of each of its constructors in a
@@ -41,7 +57,8 @@ module-level ``INVARIANCES`` dict (collected in :data:`simopt.optim.INVARIANCES`
 
 -- the label (a constructor's name, or ``name(setting)`` for a variant whose card differs), ``make`` (the
 optimizer the card is measured on), ``holds`` (the transformations that hold; every other one fails),
-``why`` (one line of the mathematics), and optionally ``dim`` (the card's dimension).
+``why`` (one line of the mathematics), and optionally ``dim`` (the card's dimension) or ``shape`` (the
+matrix shape of a matrix-aware rule's card).
 :func:`declared_cards` reads them, :meth:`Declared.measure` measures one, and :func:`card_table` prints
 the declarations as the README's markdown table (the tests hold each declaration equal to its
 measurement and the README's table equal to :func:`card_table`).
@@ -54,6 +71,7 @@ import numpy as np
 
 from .. import noise as _noise
 from ..engine import run
+from ..matrix_problems import matrix_quadratic
 from ..optim.rule import Optimizer
 from ..problems import quadratic
 from ..spectra import logspace
@@ -117,15 +135,30 @@ def _partition(d):
     return (d // 3, d - d // 3)
 
 
-def card_problems(dim=6, seed=0) -> list:
+def _check_shape(shape):
+    if shape is None:
+        return None
+    if not (isinstance(shape, (tuple, list)) and len(shape) == 2):
+        raise TypeError(f"shape: expected None or a pair (m, n), got {shape!r}")
+    m, n = (check_int(v, "shape", minimum=1) for v in shape)
+    if m * n < 2:
+        raise ValueError(f"shape: expected m n >= 2, got {shape!r}")
+    return m, n
+
+
+def card_problems(dim=6, seed=0, shape=None) -> list:
     """The card's base problems ``[(label, problem)]``: the axis-aligned problem noise-free and noisy
-    (module docstring)."""
-    d = check_int(dim, "dim", minimum=2)
+    (module docstring); with ``shape=(m, n)`` the m x n matrix problem (``dim`` is then m n)."""
+    shape = _check_shape(shape)
+    d = check_int(dim, "dim", minimum=2) if shape is None else shape[0] * shape[1]
     rng = np.random.default_rng(seed)
-    lam = logspace(d, 0.5, 4.0)
-    blocks = list(_partition(d))
     sigma = 0.1 * np.exp(rng.uniform(-0.5, 0.5, d))
-    p = quadratic(lam, seed=seed + 1, blocks=blocks)
+    if shape is None:
+        p = quadratic(logspace(d, 0.5, 4.0), seed=seed + 1, blocks=list(_partition(d)))
+    else:
+        m, n = shape
+        r = 8.0 ** (1.0 / (d - 1))
+        p = matrix_quadratic(0.5 * r ** (n * np.arange(m)), r ** np.arange(n), seed=seed + 1, blocks="rows")
     return [("noise-free", p), ("noisy", p.with_noise(_noise.gaussian(sigma)))]
 
 
@@ -141,9 +174,10 @@ def _deviation(E2, E1):
     return float(np.max(num / np.where(den > 0, den, 1.0)))
 
 
-def invariance_card(optimizer, *, dim=6, steps=40, runs=2, seed=0, tol=TOLERANCE, transformations=None) -> Card:
+def invariance_card(optimizer, *, dim=6, shape=None, steps=40, runs=2, seed=0, tol=TOLERANCE,
+                    transformations=None) -> Card:
     """Measure ``optimizer``'s invariance card (module docstring) on the card's problems of dimension
-    ``dim``: ``steps`` steps of ``runs`` runs per problem and transformation; ``transformations`` (names)
+    ``dim`` (or of matrix ``shape`` (m, n)): ``steps`` steps of ``runs`` runs per problem and transformation; ``transformations`` (names)
     default to all.  A transformed run that diverges where the base run did not counts as a failure."""
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer: expected a simopt.optim optimizer, got {type(optimizer).__name__}")
@@ -158,7 +192,7 @@ def invariance_card(optimizer, *, dim=6, steps=40, runs=2, seed=0, tol=TOLERANCE
     rng = np.random.default_rng([seed, 1])
     worst = {n: (-1.0, "") for n in names}
     changes = {}
-    for label, p in card_problems(dim, seed):
+    for label, p in card_problems(dim, seed, shape):
         X0 = p.xstar + rng.standard_normal((runs, p.dim))
         E = _errors(p, optimizer, steps, runs, seed, X0)
         if E is None:
@@ -178,19 +212,21 @@ def invariance_card(optimizer, *, dim=6, steps=40, runs=2, seed=0, tol=TOLERANCE
 
 
 # ------------------------------------------------------------------------------------ declared cards
-_KEYS = ("make", "holds", "why", "dim")
+_KEYS = ("make", "holds", "why", "dim", "shape")
 
 
 @dataclass(frozen=True)
 class Declared:
     """A rule's declared card: ``label``, ``make`` (a function returning the optimizer), ``holds`` (the
-    transformations that hold; the others fail), ``why`` and the card's ``dim``."""
+    transformations that hold; the others fail), ``why``, the card's ``dim`` and, for a matrix-aware
+    rule, its matrix ``shape`` (m, n) (then ``dim`` = m n)."""
 
     label: str
     make: object
     holds: tuple
     why: str
     dim: int = 6
+    shape: tuple | None = None
 
     @property
     def rule(self) -> str:
@@ -199,7 +235,7 @@ class Declared:
 
     def measure(self, **kw) -> Card:
         """The measured card of ``make()`` (keywords go to :func:`invariance_card`)."""
-        card = invariance_card(self.make(), dim=self.dim, **kw)
+        card = invariance_card(self.make(), dim=self.dim, shape=self.shape, **kw)
         card.rule = self.label
         return card
 
@@ -222,8 +258,18 @@ def _declared(label, spec) -> Declared:
     why = spec["why"]
     if not isinstance(why, str) or not why.strip() or "\n" in why:
         raise ValueError(f"{where}['why']: expected one line of text, got {why!r}")
-    return Declared(label, spec["make"], tuple(n for n in TRANSFORMATIONS if n in holds), why,
-                    check_int(spec.get("dim", 6), f"{where}['dim']", minimum=2))
+    shape = spec.get("shape")
+    if shape is not None:
+        if "dim" in spec:
+            raise ValueError(f"{where}: give 'dim' or 'shape', not both")
+        try:
+            shape = _check_shape(shape)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"{where}['shape']: expected a pair (m, n) with m n >= 2, got {shape!r}") from e
+        dim = shape[0] * shape[1]
+    else:
+        dim = check_int(spec.get("dim", 6), f"{where}['dim']", minimum=2)
+    return Declared(label, spec["make"], tuple(n for n in TRANSFORMATIONS if n in holds), why, dim, shape)
 
 
 def declared_cards() -> list:
@@ -240,7 +286,8 @@ def card_table(cards=None) -> str:
     head = ["rule"] + [TRANSFORMATIONS[n].title for n in names] + ["why"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for c in cards:
-        label = f"`{c.label}`" + (f" (d = {c.dim})" if c.dim != 6 else "")
+        label = f"`{c.label}`" + (f" (W {c.shape[0]}×{c.shape[1]})" if c.shape is not None
+                                  else f" (d = {c.dim})" if c.dim != 6 else "")
         marks = ["✓" if n in c.holds else "✗" for n in names]
         lines.append("| " + " | ".join([label] + marks + [c.why.replace("|", "\\|")]) + " |")
     return "\n".join(lines)

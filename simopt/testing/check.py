@@ -8,7 +8,9 @@
    to the stream's largest finite iterate near 0; NaN = NaN), on Gaussian streams at scales 1, 1e-100 and
    1e100 with 30% exact zeros and on all-zero gradients, for the optimizer as given and for
    ``hyper_samples`` more draws of its hyperparameters within their declared ranges
-   (:mod:`simopt.testing.hyper`), with random Hutchinson probes for a rule that takes them;
+   (:mod:`simopt.testing.hyper`), with random Hutchinson probes for a rule that takes them -- on a
+   vector problem (a 1 x d parameter) and, with ``shape=(m, n)``, also on an m x n matrix problem (for a
+   rule that reads ``rows, cols``);
 2. **edge cases** -- the optimizer as given produces no NaN from finite inputs on the edge streams
    (:func:`simopt.testing.edge_streams`);
 3. **determinism** -- :func:`simopt.run` gives bit-identical iterates for runs split across calls at a
@@ -18,8 +20,9 @@
 4. **bad hyperparameters** -- every value outside a declared kind or interval
    (:func:`simopt.testing.hyper.invalid_values`), a non-positive or non-finite learning rate and a
    negative (or unsupported) weight decay raise ``TypeError``/``ValueError`` naming the argument;
-5. **invariance card** -- :func:`simopt.testing.invariance_card`; with ``expect`` (the names of the
-   transformations that should hold) each is compared with the measurement.
+5. **invariance card** -- :func:`simopt.testing.invariance_card` (on the matrix problem of ``shape``
+   when given); with ``expect`` (the names of the transformations that should hold) each is compared
+   with the measurement.
 
 ``report.ok`` is False when any check failed; ``report.table()`` is a readable table and
 ``report.assert_ok()`` raises an ``AssertionError`` carrying it (for pytest)::
@@ -44,7 +47,7 @@ from ..optim.rule import Optimizer, RuleDef
 from ..problems import quadratic
 from ..spectra import logspace
 from .._validate import check_int, check_positive_scalar
-from .card import TOLERANCE, Card, invariance_card
+from .card import TOLERANCE, Card, card_problems, invariance_card
 from .hyper import invalid_values, sample_valid
 from .steps import compiled_steps, edge_streams, reference_steps, stream_problem
 from .transforms import TRANSFORMATIONS
@@ -185,38 +188,46 @@ def _describe(opt):
 
 
 # -------------------------------------------------------------------------------------------- checks
-def _check_steps(opt, samples, rng):
+def _step_problems(shape):
+    """[(label, problem)]: the vector problem the steps are fed on, and the matrix problem of ``shape``."""
+    out = [("", stream_problem([2, 3]))]
+    if shape is not None:
+        out.append((f"{shape[0]} x {shape[1]} matrix, ", card_problems(shape=shape)[0][1]))
+    return out
+
+
+def _check_steps(opt, samples, rng, shape):
     sec = "compiled == reference"
     if not opt.compiled or any(c.reference is None for c, _ in opt.components()):
         has = "a compiled step only" if opt.compiled else "a NumPy step only"
         return [Check(sec, "both steps on the same gradients", None, f"skipped: the rule has {has}")]
-    p = stream_problem([2, 3])
     out = []
     for v in _variants(opt, samples, rng):
         worst, where = 0.0, "every stream"
-        for label, G, X0 in _streams(p.dim, 2, 6, v.draws(), rng):
-            hut = _probe(v, p, G, rng)
-            a = compiled_steps(v, p, G, X0, hutchinson=hut)
-            b = reference_steps(v, p, G, X0, hutchinson=hut)
-            dev = _closeness(a, b)
-            if dev > worst:
-                worst, where = dev, f"at {label}"
+        for prefix, p in _step_problems(shape):
+            for label, G, X0 in _streams(p.dim, 2, 6, v.draws(), rng):
+                hut = _probe(v, p, G, rng)
+                a = compiled_steps(v, p, G, X0, hutchinson=hut)
+                b = reference_steps(v, p, G, X0, hutchinson=hut)
+                dev = _closeness(a, b)
+                if dev > worst:
+                    worst, where = dev, f"at {prefix}{label}"
         out.append(Check(sec, _describe(v), worst <= RTOL,
                          f"max deviation {worst:.1e} {where} (tolerance {RTOL:g} relative)"))
     return out
 
 
-def _check_edges(opt):
+def _check_edges(opt, shape):
     sec = "edge cases"
-    p = stream_problem([2, 3])
     steps_fn = compiled_steps if opt.compiled else reference_steps
     bad = []
-    for (G, X0), label in zip(edge_streams(p.dim, draws=opt.draws()), ("all-zero", "1e-100", "1e100")):
-        hut = _probe(opt, p, G, np.random.default_rng(1))
-        with np.errstate(all="ignore"):
-            X = steps_fn(opt, p, G, X0, hutchinson=hut)
-        if np.isnan(X).any():
-            bad.append(label)
+    for prefix, p in _step_problems(shape):
+        for (G, X0), label in zip(edge_streams(p.dim, draws=opt.draws()), ("all-zero", "1e-100", "1e100")):
+            hut = _probe(opt, p, G, np.random.default_rng(1))
+            with np.errstate(all="ignore"):
+                X = steps_fn(opt, p, G, X0, hutchinson=hut)
+            if np.isnan(X).any():
+                bad.append(prefix + label)
     return [Check(sec, "no NaN from finite gradients (zeros, scales 1e-100 and 1e100)", not bad,
                   f"NaN on the {', '.join(bad)} stream(s)" if bad else "finite or +-inf only")]
 
@@ -332,10 +343,10 @@ def _check_bad_hyper(opt):
     return out
 
 
-def _check_card(opt, expect, dim, tol):
+def _check_card(opt, expect, dim, shape, tol):
     sec = "invariance card"
     try:
-        card = invariance_card(opt, dim=dim, tol=tol)
+        card = invariance_card(opt, dim=dim, shape=shape, tol=tol)
     except ValueError as e:
         return [Check(sec, "measured", False, str(e))], None
     if expect is None:
@@ -356,19 +367,23 @@ def _check_card(opt, expect, dim, tol):
 
 
 def check_rule(rule_or_optimizer, *, lr=0.05, hyper_samples=4, threads=True, card=True, expect=None, dim=6,
-               tol=TOLERANCE, seed=0) -> RuleReport:
+               shape=None, tol=TOLERANCE, seed=0) -> RuleReport:
     """Check a rule (a ``RuleDef``, made with ``lr`` and its default or drawn hyperparameters) or an
     optimizer (module docstring); ``expect`` names the transformations its invariance card should hold
-    (the rest should fail), ``dim`` and ``tol`` are the card's.  Returns a :class:`RuleReport`."""
+    (the rest should fail), ``dim`` and ``tol`` are the card's; ``shape=(m, n)`` checks a rule that reads
+    ``rows, cols`` on an m x n matrix problem too and measures its card there.  Returns a
+    :class:`RuleReport`."""
     opt = _as_optimizer(rule_or_optimizer, check_positive_scalar(lr, "lr"))
+    if shape is not None:
+        card_problems(shape=shape)               # a bad shape is an error naming it, before any work
     samples = check_int(hyper_samples, "hyper_samples", minimum=0)
     rng = np.random.default_rng(check_int(seed, "seed", minimum=0))
     report = RuleReport(opt.name)
-    report.checks += _check_steps(opt, samples, rng)
-    report.checks += _check_edges(opt)
+    report.checks += _check_steps(opt, samples, rng, shape)
+    report.checks += _check_edges(opt, shape)
     report.checks += _check_determinism(opt, threads)
     report.checks += _check_bad_hyper(opt)
     if card:
-        checks, report.card = _check_card(opt, expect, dim, tol)
+        checks, report.card = _check_card(opt, expect, dim, shape, tol)
         report.checks += checks
     return report

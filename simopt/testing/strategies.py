@@ -12,9 +12,10 @@ of simopt's ``test`` extra)::
   ``two_cluster``, ``deep_learning_like``) with drawn sizes and ranges; :func:`block_spectra` lists of
   them, optionally :func:`simopt.spectra.redistribute`-d;
 - :func:`noise_models` -- ``None`` or each model of :mod:`simopt.noise` with drawn parameters;
-- :func:`problems` -- every constructor (``quadratic``, ``block_diagonal``, ``heterogeneous_blocks``), so
-  every kind (diagonal, block, dense), with each rotation (none, Haar, block, global, an angle, within
-  blocks), with and without each noise model;
+- :func:`problems` -- every constructor (``quadratic``, ``block_diagonal``, ``heterogeneous_blocks``,
+  ``matrix_quadratic``), so every kind (diagonal, block, dense, kron), with each rotation (none, Haar,
+  block, global, an angle, within blocks; per factor of a matrix problem), with and without each noise
+  model;
 - :func:`gradient_streams` -- gradients (steps, runs, [M,] d) and starts with exact zeros and scales
   1e-100..1e100, and :func:`stream_problem`, a block problem of the stream's block sizes;
 - :func:`hyperparameters` -- valid values of a rule's declared hyperparameters (its ``Hyper`` kinds and
@@ -36,6 +37,7 @@ from .. import noise as _noise
 from .. import schedules as _schedules
 from .. import spectra as _spectra
 from ..optim.rule import Optimizer, RuleDef, Wrapper
+from ..matrix_problems import matrix_quadratic
 from ..problems import block_diagonal, heterogeneous_blocks, quadratic
 from .hyper import builtin_rules, builtin_wrappers, valid_range
 from .steps import stream_problem
@@ -46,7 +48,7 @@ __all__ = ["spectra", "block_spectra", "noise_models", "problems", "gradient_str
 
 SPECTRA = ("linear", "logspace", "power_law", "two_cluster", "deep_learning_like")
 NOISE_MODELS = ("gaussian", "correlated_gaussian", "hessian_aligned", "student_t")
-CONSTRUCTORS = ("quadratic", "block_diagonal", "heterogeneous_blocks")
+CONSTRUCTORS = ("quadratic", "block_diagonal", "heterogeneous_blocks", "matrix_quadratic")
 
 #: a problem or generator seed
 seeds = st.integers(0, 2 ** 32 - 1)
@@ -128,9 +130,11 @@ def _partition(draw, d):
 @st.composite
 def problems(draw, max_dim=8, constructors=CONSTRUCTORS, noise=True, low=1e-2, high=1e2):
     """A problem from one of ``constructors`` of dimension <= ``max_dim`` (so every kind: diagonal, block,
-    dense), with a drawn rotation -- ``quadratic``: none, Haar or an angle in [0, 1] (and a drawn block
+    dense, kron), with a drawn rotation -- ``quadratic``: none, Haar or an angle in [0, 1] (and a drawn block
     partition); ``block_diagonal``/``heterogeneous_blocks``: block, none, global or an angle, with or
-    without ``within_blocks`` -- and, when ``noise``, with or without each noise model
+    without ``within_blocks``; ``matrix_quadratic``: an m x n parameter (m n <= ``max_dim``), each
+    factor's spectrum from :func:`spectra` with its own rotation (none, Haar or an angle), one block or
+    one per row -- and, when ``noise``, with or without each noise model
     (:func:`noise_models`)."""
     bad = [c for c in constructors if c not in CONSTRUCTORS]
     if bad:
@@ -138,7 +142,14 @@ def problems(draw, max_dim=8, constructors=CONSTRUCTORS, noise=True, low=1e-2, h
     which = draw(st.sampled_from(tuple(constructors)))
     seed = draw(seeds)
     angle = st.floats(0.0, 1.0)
-    if which == "quadratic":
+    if which == "matrix_quadratic":
+        m = draw(st.integers(1, max(1, max_dim // 2)))
+        rot = st.one_of(st.sampled_from(["none", "haar"]), angle)
+        a = draw(spectra(m, m, low, high))
+        b = draw(spectra(1, max(1, max_dim // m), low, high))
+        p = matrix_quadratic(a, b, rotation_A=draw(rot), rotation_B=draw(rot), seed=seed,
+                             blocks=draw(st.sampled_from([None, "rows"])))
+    elif which == "quadratic":
         lam = draw(spectra(1, max_dim, low, high))
         p = quadratic(lam, rotation=draw(st.one_of(st.sampled_from(["none", "haar"]), angle)), seed=seed,
                       blocks=draw(_partition(lam.size)))

@@ -16,8 +16,17 @@ exactly the transformed stochastic gradients.  Errors from the minimiser transfo
 :math:`T^{-\top} = T`.  The parameter partition (``blocks``) is kept: block ``b`` is the same index range
 before and after.
 
+**A two-sided rotation** of a matrix parameter :math:`W \in \mathbb{R}^{m \times n}` (``rows, cols``
+of :mod:`simopt.optim.rule`; a vector problem is 1 x d): :math:`W' = UWV^\top` for orthogonal U (m x m)
+and V (n x n), i.e. :math:`T = U \otimes V` on the row-major :math:`\mathrm{vec}(W)`.  A matrix problem
+:math:`f(W) = \tfrac12\langle W - W^*, A(W - W^*)B\rangle` stays one, with :math:`A' = UAU^\top`,
+:math:`B' = VBV^\top` (:math:`H' = THT^\top`), and :math:`G' = UGV^\top`.  On a vector problem U = +-1 and
+the map is a rotation.  A change of coordinates of a matrix problem keeps its matrix shape: a rule that
+reads ``rows, cols`` sees an m x n parameter before and after (a problem that is no longer a Kronecker
+product is a dense one of that shape, :class:`ShapedQuadratic`).
+
 **A gradient scaling** by a positive diagonal S, defined on an axis-aligned problem
-:math:`H = \mathrm{diag}(\lambda)` only: :math:`H' = SH` (:math:`\lambda_i \to s_i\lambda_i`),
+:math:`H = \mathrm{diag}(\lambda)` only (a diagonal problem, or a matrix problem with diagonal factors): :math:`H' = SH` (:math:`\lambda_i \to s_i\lambda_i`),
 :math:`\xi' = S\xi` from the same draws, x* and x0 unchanged; every gradient a rule sees is then
 :math:`Sg` at the same point.  It is not a change of coordinates: a rule is invariant under it when its
 iterates do not change at all.
@@ -37,11 +46,13 @@ import scipy.linalg
 
 from .._blas import one_thread
 from .._validate import as_float_array, make_rng
+from ..matrix_problems import MatrixQuadratic
 from ..noise import Noise
+from ..optim.rule import matrix_shape
 from ..problems import Quadratic
 from ..rotations import block, haar
 
-__all__ = ["TRANSFORMATIONS", "Transformation", "Change", "transformed", "draw_change"]
+__all__ = ["TRANSFORMATIONS", "Transformation", "Change", "ShapedQuadratic", "transformed", "draw_change"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,10 @@ TRANSFORMATIONS = {t.name: t for t in (
     Transformation("block_rotation", "block rotation",
                    "x' = Q x, Q = diag(Q_1, ..., Q_B) Haar on each block of the partition: H' = Q H Q^T, "
                    "g' = Q g, xi' = Q xi; every block keeps its index range"),
+    Transformation("matrix_rotation", "two-sided rotation",
+                   "W' = U W V^T for the parameter's matrix shape (rows, cols), U, V Haar: x' = (U kron V) x, "
+                   "A' = U A U^T, B' = V B V^T, G' = U G V^T, xi' = (U kron V) xi; a rotation on a vector "
+                   "problem (1 x d, U = +-1)"),
     Transformation("permutation", "permutation",
                    "x' = P x, P a uniformly random permutation (not the identity) of all d coordinates: "
                    "H' = P H P^T, g' = P g, xi' = P xi; the blocks stay index ranges, so coordinates "
@@ -82,8 +97,9 @@ class Change:
     map (``gradient_map`` M: g' = M g).  ``problem(base)`` is the transformed problem and
     ``errors(E)`` maps errors from the minimiser, e' = T e (the expected trajectory)."""
 
-    def __init__(self, name, matrix, shift=None, *, gradient_map=None, hessian=None):
+    def __init__(self, name, matrix, shift=None, *, gradient_map=None, hessian=None, factors=None):
         self.name = name
+        self.factors = factors           # (U, V) of a map W -> U W V^T, which keeps a matrix problem one
         self.matrix = np.ascontiguousarray(matrix, dtype=np.float64)
         d = self.matrix.shape[0]
         self.shift = np.zeros(d) if shift is None else np.asarray(shift, dtype=np.float64)
@@ -122,6 +138,10 @@ def draw_change(name, problem, rng) -> Change:
         return Change(name, haar(d, gen))
     if name == "block_rotation":
         return Change(name, block(problem.block_sizes, gen))
+    if name == "matrix_rotation":
+        rows, cols = matrix_shape(problem)
+        U, V = haar(rows, gen), haar(cols, gen)
+        return Change(name, np.kron(U, V), factors=(U, V))
     if name == "permutation":
         if d < 2:
             raise ValueError("problem: a permutation other than the identity needs d >= 2")
@@ -137,10 +157,11 @@ def draw_change(name, problem, rng) -> Change:
     if name == "diagonal_rescaling":
         return Change(name, np.diag(np.exp(gen.uniform(-1.0, 1.0, d))))
     if name == "translation":
-        return Change(name, np.eye(d), 2.0 * gen.standard_normal(d))
-    if problem.kind != "diagonal":
+        rows, cols = matrix_shape(problem)
+        return Change(name, np.eye(d), 2.0 * gen.standard_normal(d), factors=(np.eye(rows), np.eye(cols)))
+    if _axis_diag(problem) is None:
         raise ValueError(f"problem: a gradient scaling is defined on an axis-aligned (diagonal) problem, "
-                         f"got kind {problem.kind!r}")
+                         f"got kind {problem.kind!r} with a Hessian that is not diagonal")
     return Change(name, np.eye(d), gradient_map=np.diag(np.exp(gen.uniform(-1.0, 1.0, d))),
                   hessian="scaled")
 
@@ -159,6 +180,35 @@ def transformed(problem, matrix, shift=None) -> Quadratic:
 
 
 # ------------------------------------------------------------------------------------------ building
+class ShapedQuadratic(Quadratic):
+    """A quadratic on an m x n matrix parameter whose Hessian is not a Kronecker product -- a matrix
+    problem written in other coordinates (a global rotation, a permutation of all m n entries, ...).  It is
+    a :class:`simopt.Quadratic` of kind ``"diagonal"``, ``"block"`` or ``"dense"`` on the row-major
+    ``vec(W)`` with the ``matrix_shape`` of the problem it came from, so a rule reading ``rows, cols``
+    still sees an m x n parameter."""
+
+    def __init__(self, *, shape, **kw):
+        self._shape = (int(shape[0]), int(shape[1]))
+        super().__init__(**kw)
+
+    @property
+    def matrix_shape(self) -> tuple[int, int]:
+        """``(m, n)``: the parameter is ``x.reshape(m, n)`` (row-major)."""
+        return self._shape
+
+
+def _axis_diag(problem):
+    """``diag(H)`` when H is diagonal (a diagonal problem, or a matrix problem with diagonal factors),
+    else None."""
+    if problem.kind == "diagonal":
+        return np.asarray(problem.diag)
+    if problem.kind == "kron":
+        A, B = problem.kron_factors
+        if not (np.count_nonzero(A - np.diag(np.diag(A))) or np.count_nonzero(B - np.diag(np.diag(B)))):
+            return np.multiply.outer(np.diag(A), np.diag(B)).reshape(-1)
+    return None
+
+
 @dataclass(frozen=True, eq=False)
 class _Pushforward(Noise):
     """The noise of a transformed problem: ``xi' = M xi = (M A) z`` from the base model's draws z."""
@@ -188,6 +238,8 @@ def _dense_factor(noise, problem) -> np.ndarray:
         return np.asarray(a, dtype=np.float64)
     if how == "blocks":
         return scipy.linalg.block_diag(*a)
+    if how == "kron":                             # xi = S_A Z S_B: vec_r(xi) = (S_A kron S_B^T) vec_r(Z)
+        return np.kron(np.asarray(a[0], dtype=np.float64), np.asarray(a[1], dtype=np.float64).T)
     raise ValueError(f"noise: a transformed problem needs additive noise (a scale, matrix or block factor), "
                      f"got a {how!r} noise model")
 
@@ -221,10 +273,15 @@ def _build(base, ch: Change) -> Quadratic:
     T, M = ch.matrix, ch.gradient_map
     d = base.dim
     starts = np.asarray(base.block_starts)
+    desc = {"constructor": "simopt.testing.transformed",
+            "args": {"problem": base.describe(), "transformation": ch.name, "matrix": T.tolist(),
+                     "shift": ch.shift.tolist()}}
+    if isinstance(base, MatrixQuadratic) and ch.factors is not None:
+        return _matrix_build(base, ch, desc)
     vals, Q = base.eigh()                         # H = Q diag(vals) Q^T, exact from the construction
     with one_thread():
         if ch._hessian == "scaled":               # axis-aligned H' = S H
-            kind, lam, rot = "diagonal", np.diag(M) * base.diag, None
+            kind, lam, rot = "diagonal", np.diag(M) * _axis_diag(base), None
         elif ch.orthogonal and base.kind == "diagonal" and np.all(np.count_nonzero(T, axis=1) == 1):
             kind, lam, rot = "diagonal", (T * T) @ base.diag, None          # a signed permutation
         elif ch.orthogonal and base.kind in ("diagonal", "block") and _is_block_diagonal(T, starts):
@@ -249,8 +306,24 @@ def _build(base, ch: Change) -> Quadratic:
         xstar = T @ base.xstar + ch.shift
         x0 = T @ base.x0 + ch.shift
         noise = _noise(base, M)
-    desc = {"constructor": "simopt.testing.transformed",
-            "args": {"problem": base.describe(), "transformation": ch.name, "matrix": T.tolist(),
-                     "shift": ch.shift.tolist()}}
-    return Quadratic(kind=kind, sizes=base.block_sizes, lam=lam, rot=rot, x0=x0, xstar=xstar, noise=noise,
-                     seed=base.seed, description=desc)
+    kw = dict(kind=kind, sizes=base.block_sizes, lam=lam, rot=rot, x0=x0, xstar=xstar, noise=noise,
+              seed=base.seed, description=desc)
+    if getattr(base, "matrix_shape", None) is not None:
+        return ShapedQuadratic(shape=base.matrix_shape, **kw)
+    return Quadratic(**kw)
+
+
+def _matrix_build(base, ch, desc) -> MatrixQuadratic:
+    """A matrix problem under W -> U W V^T + C: A' = U A U^T, B' = V B V^T (their eigenvectors U Q_A,
+    V Q_B), the same eigenvalues."""
+    U, V = ch.factors
+    (a, QA), (b, QB) = base.factor_eigh()
+    A, B = base.kron_factors
+    with one_thread():
+        fa = (a, U @ QA, 0.5 * ((U @ A @ U.T) + (U @ A @ U.T).T))
+        fb = (b, V @ QB, 0.5 * ((V @ B @ V.T) + (V @ B @ V.T).T))
+        noise = _noise(base, ch.gradient_map)
+        xstar = ch.matrix @ base.xstar + ch.shift
+        x0 = ch.matrix @ base.x0 + ch.shift
+    return MatrixQuadratic(factors=(fa, fb), shape=base.matrix_shape, sizes=base.block_sizes, x0=x0,
+                           xstar=xstar, noise=noise, seed=base.seed, description=desc)

@@ -116,13 +116,13 @@ full_matrix_adagrad.__doc__ = shampoo_vector.__doc__ = __doc__
 INVARIANCES = {
     "full_matrix_adagrad": {
         "make": lambda: full_matrix_adagrad(0.05),
-        "holds": ("rotation", "block_rotation", "permutation", "sign_flip", "translation"),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
         "why": ("(δI + G^½)⁻¹g, G = Σ ggᵀ, a matrix function: every orthogonal map commutes (to ~1e-6: δ = "
                 "1e-10 amplifies rounding in G's near-null directions)"),
     },
     "shampoo_vector": {
         "make": lambda: shampoo_vector(0.05),
-        "holds": ("rotation", "block_rotation", "permutation", "sign_flip", "translation"),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
         "why": ("(εI + G)^-½ g, G = Σ ggᵀ, a matrix function: every orthogonal map commutes, a diagonal "
                 "scaling does not"),
     },

@@ -127,7 +127,7 @@ normalized_gd.__doc__ = block_normalized.__doc__ = nsgd_momentum.__doc__ = __doc
 INVARIANCES = {
     "normalized_gd": {
         "make": lambda: normalized_gd(0.05),
-        "holds": ("rotation", "block_rotation", "permutation", "sign_flip", "translation"),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
         "why": ("g/‖g‖₂: orthogonal maps keep the norm and commute with the step"),
     },
     "block_normalized": {
@@ -137,7 +137,7 @@ INVARIANCES = {
     },
     "nsgd_momentum": {
         "make": lambda: nsgd_momentum(0.05),
-        "holds": ("rotation", "block_rotation", "permutation", "sign_flip", "translation"),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
         "why": ("m/‖m‖₂ of a linear average of the gradients: every orthogonal map commutes"),
     },
 }

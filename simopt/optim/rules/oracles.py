@@ -111,7 +111,7 @@ gd_oracle.__doc__ = sign_oracle.__doc__ = __doc__
 INVARIANCES = {
     "gd_oracle": {
         "make": lambda: gd_oracle(),
-        "holds": ("rotation", "block_rotation", "permutation", "sign_flip", "translation"),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
         "why": ("x - g/L with L = λ_max(H), which orthogonal maps keep; a scaling changes L and maps g by the "
                 "wrong factor"),
     },

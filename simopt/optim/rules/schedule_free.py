@@ -177,7 +177,7 @@ schedule_free_sgd.__doc__ = schedule_free_adamw.__doc__ = __doc__
 INVARIANCES = {
     "schedule_free_sgd": {
         "make": lambda: schedule_free_sgd(0.05),
-        "holds": ("rotation", "block_rotation", "permutation", "sign_flip", "translation"),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
         "why": ("z, y and x are linear in the gradients: every orthogonal map commutes"),
     },
     "schedule_free_adamw": {

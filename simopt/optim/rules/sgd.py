@@ -61,7 +61,7 @@ sgd.__doc__ = __doc__
 INVARIANCES = {
     "sgd": {
         "make": lambda: sgd(0.05),
-        "holds": ("rotation", "block_rotation", "permutation", "sign_flip", "translation"),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
         "why": ("linear in g: every orthogonal map commutes; under x → Dx the gradient maps by D⁻¹, the "
                 "iterates by D"),
     },

@@ -289,9 +289,16 @@ soap.__doc__ = __doc__
 INVARIANCES = {
     "soap": {
         "make": lambda: soap(0.05),
-        "holds": ("rotation", "block_rotation", "permutation", "sign_flip", "translation"),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
         "why": ("Adam in the eigenbasis of EMA(ggᵀ), which turns with the problem (up to column signs); at d "
                 "= 2, as for d > 2 the tied null space of the rank-one GG₁ makes the run depend on rounding"),
         "dim": 2,
+    },
+    "soap(2-d)": {
+        "make": lambda: soap(0.05),
+        "holds": ("matrix_rotation", "translation"),
+        "why": ("on an m x n parameter, Adam in the eigenbases Q_L, Q_R of EMA(GGᵀ), EMA(GᵀG), which turn "
+                "to UQ_L, VQ_R under W → UWVᵀ (up to column signs)"),
+        "shape": (2, 3),
     },
 }
