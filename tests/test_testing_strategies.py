@@ -43,7 +43,7 @@ def test_spectra_come_from_every_generator_and_are_valid_spectra():
 def test_problems_reach_every_kind_constructor_and_noise_model():
     seen = _seen(sst.problems(max_dim=6),
                  lambda p: (p.kind, p.describe()["constructor"], type(p.noise).__name__))
-    assert {k for k, _, _ in seen} == {"diagonal", "block", "dense"}
+    assert {k for k, _, _ in seen} == {"diagonal", "block", "dense", "kron"}
     assert {c for _, c, _ in seen} == set(sst.CONSTRUCTORS)
     names = {n for _, _, n in seen}
     assert names == {"NoneType", "_Gaussian", "_CorrelatedGaussian", "_HessianAligned", "_StudentT"}

@@ -105,7 +105,7 @@ class Card:
 
     @property
     def holds(self) -> tuple:
-        """The transformations that hold, in :data:`TRANSFORMATIONS` order."""
+        """The transformations that hold, in :data:`~simopt.testing.transforms.TRANSFORMATIONS` order."""
         return tuple(n for n in TRANSFORMATIONS if n in self.entries and self.entries[n].holds)
 
     @property

@@ -65,6 +65,9 @@ class Transformation:
     definition: str
 
 
+#: The transformations the invariance card measures, name -> :class:`Transformation`, in the card's order.
+#:
+#: :meta hide-value:
 TRANSFORMATIONS = {t.name: t for t in (
     Transformation("rotation", "rotation",
                    "x' = Q x, Q Haar on O(d): H' = Q H Q^T, x*' = Q x*, x0' = Q x0, g' = Q g, xi' = Q xi"),
