@@ -1,8 +1,9 @@
 """The invariance card: every built-in rule declares one, its measurement on runs of the rule equals the
 declaration, the known mathematics comes out (SGD rotation-equivariant to rounding, Adam not by a clear
-margin, blockwise Adam under block rotations only, SOAP-1D under rotations, sign-based rules under
-signed permutations, Muon, Shampoo and SOAP's 2-d form under W -> U W V^T and nothing entrywise), the tolerance sits orders of magnitude from both rounding and failure, and the
-README's table is the declarations'.  The transformations build the problem they define."""
+margin, blockwise Adam under block rotations only, SOAP-1D under rotations, sign-based rules under signed
+permutations, Muon, Shampoo and SOAP's 2-d form under W -> U W V^T and nothing entrywise), the tolerance
+sits orders of magnitude from both rounding and failure, and the README's table is the declarations'. The
+transformations build the problem they define."""
 import functools
 import pathlib
 import re

@@ -1,11 +1,11 @@
-"""Update rules.  Each built-in rule is one module of :mod:`simopt.optim.rules` -- hyperparameters and their
-validation, state layout, the plain-NumPy reference step written from the paper's formula, and the
-compiled step -- and every constructor a module lists in ``__all__`` is exported here and known to
-:func:`make`; the invariance card a module declares for its constructors (``INVARIANCES``,
-:mod:`simopt.testing.card`) is collected in :data:`INVARIANCES`.  Users declare their own rules with :func:`rule` / :func:`numpy_rule`
+"""Update rules. Each built-in rule is one module of :mod:`simopt.optim.rules` -- hyperparameters and their
+validation, state layout, the plain-NumPy reference step written from the paper's formula, and the compiled
+step -- and every constructor a module lists in ``__all__`` is exported here and known to :func:`make`; the
+invariance card a module declares for its constructors (``INVARIANCES``, :mod:`simopt.testing.card`) is
+collected in :data:`INVARIANCES`. Users declare their own rules with :func:`rule` / :func:`numpy_rule`
 (:mod:`simopt.optim.rule` documents the protocol); built-in and user rules take exactly the same path
-through the engine.  Where ``torch.optim`` defines the same rule (SGD, Adam, AdamW, RMSprop, Adagrad) its
-conventions are followed.  :func:`from_torch` and :func:`from_optax` (:mod:`simopt.optim.adapters`) make a
+through the engine. Where ``torch.optim`` defines the same rule (SGD, Adam, AdamW, RMSprop, Adagrad) its
+conventions are followed. :func:`from_torch` and :func:`from_optax` (:mod:`simopt.optim.adapters`) make a
 rule of any ``torch.optim`` optimizer or optax transformation."""
 from __future__ import annotations
 

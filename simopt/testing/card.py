@@ -176,9 +176,10 @@ def _deviation(E2, E1):
 
 def invariance_card(optimizer, *, dim=6, shape=None, steps=40, runs=2, seed=0, tol=TOLERANCE,
                     transformations=None) -> Card:
-    """Measure ``optimizer``'s invariance card (module docstring) on the card's problems of dimension
-    ``dim`` (or of matrix ``shape`` (m, n)): ``steps`` steps of ``runs`` runs per problem and transformation; ``transformations`` (names)
-    default to all.  A transformed run that diverges where the base run did not counts as a failure."""
+    """Measure ``optimizer``'s invariance card (module docstring) on the card's problems of dimension ``dim``
+    (or of matrix ``shape`` (m, n)): ``steps`` steps of ``runs`` runs per problem and transformation;
+    ``transformations`` (names) default to all. A transformed run that diverges where the base run did not
+    counts as a failure."""
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"optimizer: expected a simopt.optim optimizer, got {type(optimizer).__name__}")
     steps = check_int(steps, "steps", minimum=1)

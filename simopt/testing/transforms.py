@@ -26,10 +26,10 @@ reads ``rows, cols`` sees an m x n parameter before and after (a problem that is
 product is a dense one of that shape, :class:`ShapedQuadratic`).
 
 **A gradient scaling** by a positive diagonal S, defined on an axis-aligned problem
-:math:`H = \mathrm{diag}(\lambda)` only (a diagonal problem, or a matrix problem with diagonal factors): :math:`H' = SH` (:math:`\lambda_i \to s_i\lambda_i`),
-:math:`\xi' = S\xi` from the same draws, x* and x0 unchanged; every gradient a rule sees is then
-:math:`Sg` at the same point.  It is not a change of coordinates: a rule is invariant under it when its
-iterates do not change at all.
+:math:`H = \mathrm{diag}(\lambda)` only (a diagonal problem, or a matrix problem with diagonal
+factors): :math:`H' = SH` (:math:`\lambda_i \to s_i\lambda_i`), :math:`\xi' = S\xi` from the same
+draws, x* and x0 unchanged; every gradient a rule sees is then :math:`Sg` at the same point.  It is not
+a change of coordinates: a rule is invariant under it when its iterates do not change at all.
 
 Rule-owned randomness (the Hutchinson probe u of :mod:`simopt.optim.rule`) is drawn from the run's own
 stream and is the *same* u on both problems, not transformed.
