@@ -39,7 +39,7 @@ myst_enable_extensions = ["colon_fence"]
 nitpicky = True
 nitpick_ignore_regex = [
     # third-party and builtin types named in docstrings and signatures (no intersphinx offline)
-    (r"py:.*", r"(np|numpy|pd|pandas|matplotlib|scipy|numba|distributed|dask|pyarrow)(\..*)?"),
+    (r"py:.*", r"(np|numpy|pd|pandas|matplotlib|scipy|numba|distributed|dask|pyarrow|optax|torch|jax)(\..*)?"),
     (r"py:.*", r"(argparse|tomllib|json|zipfile|concurrent|multiprocessing|threading)(\..*)?"),
     (r"py:.*", r"(Path|pathlib\..*|os\.PathLike|callable|optional|array_like|array-like)"),
     (r"py:class", r"(int|float|str|bool|dict|list|tuple|None|object|bytes|type)"),

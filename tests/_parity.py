@@ -6,10 +6,13 @@ parameter started at ``x0``; each step sets ``p.grad`` to the next row of ``G`` 
 ``optax_iterates(tx, G, x0)`` does the same with an optax transformation in float64.  Both return the
 iterates (steps + 1, d), the start included -- the layout of ``simopt.testing.compiled_steps`` for one
 run.  ``torch_on_problem`` feeds the optimizer the exact gradient of a noise-free simopt problem at the
-point it holds, for end-to-end checks against ``simopt.run``.
+point it holds, for end-to-end checks against ``simopt.run``.  ``edge_streams`` and ``rel_err``
+(``simopt.testing.relative_distance``) come from :mod:`simopt.testing`.
 """
 import numpy as np
 import pytest
+
+from simopt.testing import edge_streams, relative_distance as rel_err  # noqa: F401  (the tests' names)
 
 
 def _torch():
@@ -72,13 +75,6 @@ def stream(d=6, steps=50, seed=0, zeros=0.0, scale=1.0):
     return G, rng.standard_normal(d)
 
 
-def rel_err(a, b):
-    """max |a - b| / max |b| (a relative error that a coordinate crossing 0 does not inflate)."""
-    a, b = np.asarray(a), np.asarray(b)
-    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
-
-
-
 def before_divergence(*trajectories, factor=1e6):
     """The steps (a prefix) at which no run of any of the trajectories (steps + 1, runs, d) has left
     ``factor`` times its starting distance from x* -- as the engine would see them: it stops a run whose
@@ -90,13 +86,3 @@ def before_divergence(*trajectories, factor=1e6):
     good = np.all(ok, axis=(0, 2))
     stop = int(np.argmin(good)) if not np.all(good) else X.shape[1]
     return tuple(t[:stop + 1] for t in trajectories) if stop < X.shape[1] else trajectories
-
-
-def edge_streams(d=5, runs=2, steps=6):
-    """Gradient streams (steps, runs, d) with starts (runs, d) at the edges every rule must handle without
-    a NaN: all-zero gradients, and scales 1e-100 and 1e100 with exact zeros mixed in."""
-    rng = np.random.default_rng(99)
-    base = rng.standard_normal((steps, runs, d))
-    base[rng.random(base.shape) < 0.3] = 0.0
-    x0 = rng.standard_normal((runs, d))
-    return [(np.zeros_like(base), x0), (1e-100 * base, 1e-100 * x0), (1e100 * base, 1e100 * x0)]

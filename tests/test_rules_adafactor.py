@@ -12,17 +12,17 @@ from hypothesis import strategies as st
 
 import simopt
 from simopt import optim
-from simopt.testing import compiled_steps, reference_steps
-from simopt.optim.rules.adafactor import factored_second_moment
+from simopt.testing import assert_close, compiled_steps, reference_steps, stream_problem
 from _parity import edge_streams, optax_iterates, rel_err, stream, torch_iterates, torch_on_problem
-from test_optim_kernels import _assert_close, _problem, gradient_streams
+from simopt.testing.strategies import gradient_streams
+from simopt.optim.rules.adafactor import factored_second_moment
 from test_rules_matrix import _shape_problem, matrix_streams
 
 
 @given(gradient_streams(steps=6), st.data())
 def test_compiled_step_equals_reference(stream_, data):
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
 
     def f(lo, hi):
         return data.draw(st.floats(lo, hi))
@@ -33,18 +33,18 @@ def test_compiled_step_equals_reference(stream_, data):
                 optim.adafactor(f(1e-4, 1.0), eps1=0.0, relative_step=False, scale_parameter=False)):
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a))
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
 
 
 @pytest.mark.parametrize("case", ["zero", "1e-100", "1e100"])
 def test_zero_gradients_and_extreme_scales_give_no_nan(case):
     G, X0 = edge_streams()[["zero", "1e-100", "1e100"].index(case)]
-    p = _problem([2, 3])
+    p = stream_problem([2, 3])
     for opt in [optim.adafactor(), optim.adafactor(eps1=0.0, beta1=0.9),
                 optim.adafactor(0.1, eps1=0.0, relative_step=False, scale_parameter=False)]:
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a)), opt
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
         if case == "zero":
             np.testing.assert_array_equal(a[-1], X0)     # no gradient, no move
 
@@ -54,7 +54,7 @@ def test_no_averaging_no_scaling_is_sign_descent(stream_, lr):
     """decay_rate = 0 makes beta2_t = 0, so with eps1 = 0: u = g/sqrt(g^2) = sign(g) exactly, RMS(u) <= 1 is
     never clipped, and the absolute step lr gives x <- x - lr sign(g)."""
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     opt = optim.adafactor(lr, decay_rate=0.0, eps1=0.0, relative_step=False, scale_parameter=False)
     np.testing.assert_array_equal(compiled_steps(opt, p, G, X0), compiled_steps(optim.sign(lr), p, G, X0))
 
@@ -64,7 +64,7 @@ def test_every_step_is_clipped_to_the_relative_step(stream_, threshold, decay_ra
     """RMS(x_{t+1} - x_t) <= d rho_t max(eps2, RMS(X_t)) (beta1 = 0): update clipping, then the relative
     step."""
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     X = compiled_steps(optim.adafactor(clip_threshold=threshold, decay_rate=decay_rate), p, G, X0)
     rms = lambda a: np.sqrt(np.mean(a * a, axis=-1))           # noqa: E731
     for t in range(1, G.shape[0] + 1):
@@ -180,7 +180,7 @@ def test_factored_compiled_step_equals_reference(stream_, data):
                 optim.adafactor(f(1e-4, 1.0), eps1=0.0, relative_step=False, scale_parameter=False)):
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a)), opt
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
 
 
 def transcription_alg4(G, W0, eps1=1e-30, eps2=1e-3, d=1.0, c=0.8):
@@ -235,7 +235,7 @@ def test_factored_second_moment_is_exact_when_the_squared_gradients_are_rank_one
         fact = compiled_steps(optim.adafactor(eps1=0.0, beta1=beta1, decay_rate=decay_rate), p, G, X0)
         full = compiled_steps(optim.adafactor(eps1=0.0, beta1=beta1, decay_rate=decay_rate, factored=False),
                               p, G, X0)
-        _assert_close(fact, full)
+        assert_close(fact, full)
     V = np.outer(a, b)
     np.testing.assert_allclose(factored_second_moment(V.sum(1), V.sum(0)), V, rtol=1e-13)
 
@@ -301,7 +301,7 @@ def test_zero_gradients_and_extreme_scales_on_a_matrix_give_no_nan():
                     optim.adafactor(0.1, eps1=0.0, relative_step=False, scale_parameter=False)):
             a = compiled_steps(opt, p, G, X0)
             assert np.all(np.isfinite(a)), opt
-            _assert_close(a, reference_steps(opt, p, G, X0))
+            assert_close(a, reference_steps(opt, p, G, X0))
             if not np.any(G):
                 np.testing.assert_array_equal(a[-1], X0)
 

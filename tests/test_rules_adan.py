@@ -9,15 +9,15 @@ from hypothesis import strategies as st
 
 import simopt
 from simopt import optim
-from simopt.testing import compiled_steps, reference_steps
+from simopt.testing import assert_close, compiled_steps, reference_steps, stream_problem
 from _parity import edge_streams, optax_iterates, rel_err, stream, torch_iterates, torch_on_problem
-from test_optim_kernels import _assert_close, _problem, gradient_streams
+from simopt.testing.strategies import gradient_streams
 
 
 @given(gradient_streams(steps=6), st.data())
 def test_compiled_step_equals_reference(stream_, data):
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
 
     def f(lo, hi):
         return data.draw(st.floats(lo, hi))
@@ -27,17 +27,17 @@ def test_compiled_step_equals_reference(stream_, data):
                 optim.adan(f(1e-4, 1.0), eps=0.0, weight_decay=f(0.0, 0.5))):
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a))
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
 
 
 @pytest.mark.parametrize("case", ["zero", "1e-100", "1e100"])
 def test_zero_gradients_and_extreme_scales_give_no_nan(case):
     G, X0 = edge_streams()[["zero", "1e-100", "1e100"].index(case)]
-    p = _problem([2, 3])
+    p = stream_problem([2, 3])
     for opt in [optim.adan(0.1), optim.adan(0.1, eps=0.0)]:
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a)), opt
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
         if case == "zero":
             np.testing.assert_array_equal(a[-1], X0)     # no gradient, no move
 
@@ -46,16 +46,16 @@ def test_zero_gradients_and_extreme_scales_give_no_nan(case):
 def test_beta2_zero_is_adam(stream_, beta1, beta3, eps):
     """beta2 = 0 weights the difference term by 0 in the step and in n_t: Adam with (beta1, beta3)."""
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     a = compiled_steps(optim.adan(0.05, beta1=beta1, beta2=0.0, beta3=beta3, eps=eps), p, G, X0)
     b = compiled_steps(optim.adam(0.05, beta1=beta1, beta2=beta3, eps=eps), p, G, X0)
-    _assert_close(a, b)
+    assert_close(a, b)
 
 
 @given(gradient_streams(steps=8), st.integers(0, 2 ** 20))
 def test_eps_zero_steps_ignore_positive_per_coordinate_gradient_scales(stream_, seed):
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     D = 2.0 ** np.random.default_rng(seed).integers(-30, 30, p.dim)   # exact: powers of two
     opt = optim.adan(0.05, eps=0.0)
     np.testing.assert_array_equal(compiled_steps(opt, p, G, X0), compiled_steps(opt, p, G * D, X0))

@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 import simopt
 from simopt import optim
-from simopt.testing import compiled_steps, reference_steps
+from simopt.testing import assert_close, compiled_steps, reference_steps, stream_problem
 from _parity import edge_streams, optax_iterates, rel_err, stream, torch_iterates, torch_on_problem
-from test_optim_kernels import _assert_close, _problem, gradient_streams
+from simopt.testing.strategies import gradient_streams
 
 pytestmark = [pytest.mark.filterwarnings("ignore:.*is_compiling.*:UserWarning"),   # torch-adopt on torch 2.x
               pytest.mark.filterwarnings("ignore:Use _accelerator_graph:DeprecationWarning")]
@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.filterwarnings("ignore:.*is_compiling.*:UserWarning"),
 @given(gradient_streams(steps=7), st.data())
 def test_compiled_step_equals_reference(stream_, data):
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
 
     def f(lo, hi):
         return data.draw(st.floats(lo, hi))
@@ -30,17 +30,17 @@ def test_compiled_step_equals_reference(stream_, data):
                 optim.adopt(f(1e-4, 1.0), eps=f(1e-8, 1e-3), clip=False, weight_decay=f(0.0, 0.5))):
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a))
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
 
 
 @pytest.mark.parametrize("case", ["zero", "1e-100", "1e100"])
 def test_zero_gradients_and_extreme_scales_give_no_nan(case):
     G, X0 = edge_streams()[["zero", "1e-100", "1e100"].index(case)]
-    p = _problem([2, 3])
+    p = stream_problem([2, 3])
     for opt in [optim.adopt(0.1), optim.adopt(0.1, eps=0.0), optim.adopt(0.1, clip=False)]:
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a)), opt
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
         if case == "zero":
             np.testing.assert_array_equal(a[-1], X0)     # no gradient, no move
 
@@ -50,7 +50,7 @@ def test_first_step_only_initialises_and_the_step_is_linear_in_the_current_gradi
     """v_{t-1} excludes g_t: with beta1 = 0 and no clipping, x_{t+1} - x_t = -lr g_t / max(sqrt v_{t-1}, eps),
     so scaling g_t alone scales the step by the same factor (Adam's step is not linear in g_t)."""
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     opt = optim.adopt(0.1, beta1=0.0, clip=False)
     a = compiled_steps(opt, p, G, X0)
     np.testing.assert_array_equal(a[1], a[0])
@@ -65,7 +65,7 @@ def test_first_step_only_initialises_and_the_step_is_linear_in_the_current_gradi
 def test_eps_zero_steps_ignore_positive_per_coordinate_gradient_scales(stream_, seed):
     """g/sqrt(v) is scale-free per coordinate, and so is the clipping bound where v is still 0."""
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     D = 2.0 ** np.random.default_rng(seed).integers(-30, 30, p.dim)   # exact: powers of two
     opt = optim.adopt(0.05, beta2=0.9, eps=0.0)
     np.testing.assert_array_equal(compiled_steps(opt, p, G, X0), compiled_steps(opt, p, G * D, X0))

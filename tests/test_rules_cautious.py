@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 import simopt
 from simopt import optim
-from simopt.testing import compiled_steps, reference_steps
+from simopt.testing import assert_close, compiled_steps, reference_steps, stream_problem
 from _parity import edge_streams, rel_err, stream, torch_iterates, torch_on_problem
-from test_optim_kernels import _assert_close, _problem, gradient_streams
+from simopt.testing.strategies import gradient_streams
 
 
 def _bases(f):
@@ -23,7 +23,7 @@ def _bases(f):
 @given(gradient_streams(steps=6), st.data())
 def test_compiled_step_equals_reference(stream_, data):
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
 
     def f(lo, hi):
         return data.draw(st.floats(lo, hi))
@@ -32,17 +32,17 @@ def test_compiled_step_equals_reference(stream_, data):
         opt = optim.cautious(base, mask_eps=f(0.0, 2.0))
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a))
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
 
 
 @pytest.mark.parametrize("case", ["zero", "1e-100", "1e100"])
 def test_zero_gradients_and_extreme_scales_give_no_nan(case):
     G, X0 = edge_streams()[["zero", "1e-100", "1e100"].index(case)]
-    p = _problem([2, 3])
+    p = stream_problem([2, 3])
     for opt in [optim.cautious(optim.adam(0.1, eps=0.0)), optim.cautious(optim.lion(0.1), mask_eps=0.0)]:
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a)), opt
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
         if case == "zero":
             np.testing.assert_array_equal(a[-1], X0)     # no gradient, no move
 
@@ -51,7 +51,7 @@ def test_zero_gradients_and_extreme_scales_give_no_nan(case):
 def test_every_masked_step_moves_against_the_gradient(stream_, data):
     """phi = 1[u g > 0] keeps only coordinates that descend: (x_t - x_{t+1}) g_t >= 0 coordinate-wise."""
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     for base in _bases(lambda lo, hi: data.draw(st.floats(lo, hi))):
         base = base.with_hyper(weight_decay=0.0) if base.weight_decay else base
         X = compiled_steps(optim.cautious(base), p, G, X0)
@@ -62,8 +62,8 @@ def test_every_masked_step_moves_against_the_gradient(stream_, data):
 def test_around_sgd_without_zero_gradients_the_mask_keeps_everything(stream_, lr):
     sizes, G, X0 = stream_
     G = np.where(G == 0.0, np.abs(G).max() or 1.0, G)     # no zero gradient, at the stream's scale
-    p = _problem(sizes)
-    _assert_close(compiled_steps(optim.cautious(optim.sgd(lr), mask_eps=0.0), p, G, X0),
+    p = stream_problem(sizes)
+    assert_close(compiled_steps(optim.cautious(optim.sgd(lr), mask_eps=0.0), p, G, X0),
                   compiled_steps(optim.sgd(lr), p, G, X0))
 
 

@@ -8,16 +8,16 @@ from hypothesis import strategies as st
 
 import simopt
 from simopt import noise, optim, spectra
-from simopt.testing import compiled_steps, reference_steps
-from test_optim_kernels import _assert_close, _problem, gradient_streams
+from simopt.testing import assert_close, compiled_steps, reference_steps, stream_problem
+from simopt.testing.strategies import gradient_streams
 
 
 @given(gradient_streams(), st.floats(0.0, 2.0), st.floats(1e-4, 1.0))
 def test_compiled_step_equals_reference(stream, power, lr):
     sizes, G, X0 = stream
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     for opt in (optim.diag_precond(lr, power=power), optim.diag_precond(lr, power=power, weight_decay=0.05)):
-        _assert_close(compiled_steps(opt, p, G, X0), reference_steps(opt, p, G, X0))
+        assert_close(compiled_steps(opt, p, G, X0), reference_steps(opt, p, G, X0))
 
 
 def test_power_zero_is_sgd():

@@ -9,18 +9,18 @@ from hypothesis import strategies as st
 
 import simopt
 from simopt import noise, optim, spectra
-from simopt.testing import compiled_steps, reference_steps
-from test_optim_kernels import _assert_close, _problem, gradient_streams
+from simopt.testing import assert_close, compiled_steps, reference_steps, stream_problem
+from simopt.testing.strategies import gradient_streams
 
 
 @given(gradient_streams(steps=6), st.sampled_from([0.0, 1e-10, 1e-3, 1.0]), st.floats(1e-4, 1.0))
 def test_compiled_step_equals_reference(stream, eps, lr):
     sizes, G, X0 = stream
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     for opt in (optim.full_matrix_adagrad(lr, eps=eps), optim.shampoo_vector(lr, eps=eps),
                 optim.shampoo_vector(lr, weight_decay=0.05)):
         a = compiled_steps(opt, p, G, X0)
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
         assert np.all(np.isfinite(a))
 
 
@@ -125,7 +125,7 @@ def test_rotation_equivariance(ctor):
 
 
 def test_zero_gradients_give_no_step_and_bad_eps_is_rejected():
-    p = _problem([2, 3])
+    p = stream_problem([2, 3])
     x = compiled_steps(optim.full_matrix_adagrad(0.1, eps=0.0), p, np.zeros((3, 2, 5)), np.ones(5))
     assert np.array_equal(x, np.ones_like(x))
     for ctor in (optim.full_matrix_adagrad, optim.shampoo_vector):

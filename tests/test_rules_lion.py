@@ -7,15 +7,15 @@ from hypothesis import strategies as st
 
 import simopt
 from simopt import optim
-from simopt.testing import compiled_steps, reference_steps
+from simopt.testing import assert_close, compiled_steps, reference_steps, stream_problem
 from _parity import edge_streams, rel_err, stream, torch_iterates, torch_on_problem
-from test_optim_kernels import _assert_close, _problem, gradient_streams
+from simopt.testing.strategies import gradient_streams
 
 
 @given(gradient_streams(steps=6), st.data())
 def test_compiled_step_equals_reference(stream_, data):
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
 
     def f(lo, hi):
         return data.draw(st.floats(lo, hi))
@@ -24,17 +24,17 @@ def test_compiled_step_equals_reference(stream_, data):
                 optim.lion(f(1e-4, 1.0), weight_decay=f(0.0, 0.5))):
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a))
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
 
 
 @pytest.mark.parametrize("case", ["zero", "1e-100", "1e100"])
 def test_zero_gradients_and_extreme_scales_give_no_nan(case):
     G, X0 = edge_streams()[["zero", "1e-100", "1e100"].index(case)]
-    p = _problem([2, 3])
+    p = stream_problem([2, 3])
     for opt in [optim.lion(0.1), optim.lion(0.1, beta1=0.0, beta2=0.5)]:
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a)), opt
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
         if case == "zero":
             np.testing.assert_array_equal(a[-1], X0)     # no gradient, no move
 
@@ -43,7 +43,7 @@ def test_zero_gradients_and_extreme_scales_give_no_nan(case):
 def test_equal_betas_is_signum_and_beta1_zero_is_sign_descent(stream_, beta):
     """c_t = beta m + (1 - beta) g is then the momentum itself (Lion's Alg. 2 with beta1 = beta2)."""
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     np.testing.assert_array_equal(compiled_steps(optim.lion(0.1, beta1=beta, beta2=beta), p, G, X0),
                                   compiled_steps(optim.signum(0.1, beta=beta), p, G, X0))
     np.testing.assert_array_equal(compiled_steps(optim.lion(0.1, beta1=0.0, beta2=beta), p, G, X0),
@@ -58,7 +58,7 @@ def test_steps_ignore_positive_per_coordinate_gradient_scales(stream_, seed, bet
     """sign(D c) = sign(c) for a positive diagonal D (powers of two, so D c is exact while nothing
     underflows)."""
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     D = 2.0 ** np.random.default_rng(seed).integers(-40, 40, p.dim)
     opt = optim.lion(0.1, beta1=beta1, beta2=beta2)
     np.testing.assert_array_equal(compiled_steps(opt, p, G, X0), compiled_steps(opt, p, G * D, X0))

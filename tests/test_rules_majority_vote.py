@@ -10,21 +10,20 @@ from hypothesis import strategies as st
 
 import simopt
 from simopt import noise, optim, spectra
-from simopt.testing import compiled_steps, reference_steps
-from test_optim_kernels import _assert_close, _problem
+from simopt.testing import assert_close, compiled_steps, reference_steps, stream_problem
 
 
 @given(st.lists(st.integers(1, 4), min_size=1, max_size=3), st.integers(1, 6), st.integers(1, 3),
        st.integers(0, 2 ** 31), st.integers(-100, 100), st.sampled_from([0.0, 0.3, 0.7]))
 def test_compiled_step_equals_reference(sizes, workers, runs, seed, log_scale, zeros):
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     rng = np.random.default_rng(seed)
     G = rng.standard_normal((5, runs, workers, p.dim)) * 10.0 ** log_scale
     G[rng.random(G.shape) < zeros] = 0.0
     X0 = rng.standard_normal((runs, p.dim))
     opt = optim.majority_vote(0.1, workers=workers, weight_decay=0.01)
     a = compiled_steps(opt, p, G, X0)
-    _assert_close(a, reference_steps(opt, p, G, X0))
+    assert_close(a, reference_steps(opt, p, G, X0))
     votes = np.sign(np.sign(G).sum(axis=2))                   # the step is -lr * sign(vote) (+ decay)
     plain = compiled_steps(optim.majority_vote(0.1, workers=workers), p, G, X0)
     np.testing.assert_allclose(np.diff(plain, axis=0), -0.1 * votes, rtol=0, atol=1e-14 * np.abs(X0).max())

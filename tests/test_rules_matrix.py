@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 import simopt
 from simopt import optim, spectra
 from simopt.optim.rules import muon as muon_mod
-from simopt.testing import compiled_steps, reference_steps
+from simopt.testing import assert_close, compiled_steps, reference_steps
 from _parity import edge_streams, rel_err
-from test_optim_kernels import _assert_close
 
 
 @st.composite
@@ -53,7 +52,7 @@ def test_compiled_step_equals_reference(stream, data):
     p = _shape_problem(shape)
     for opt in _rules(lambda lo, hi: data.draw(st.floats(lo, hi)), data):
         a = compiled_steps(opt, p, G, X0)
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
         assert np.all(np.isfinite(a)), opt.name
 
 
@@ -64,7 +63,7 @@ def test_edge_streams_give_finite_iterates_and_no_move_without_a_gradient(shape)
         for opt in (optim.muon(0.1), optim.muon(0.1, polar="exact"), optim.shampoo(0.1, eps=0.0),
                     optim.one_sided_shampoo(0.1, eps=0.0), optim.soap(0.1, eps=0.0)):
             a = compiled_steps(opt, p, G, X0)
-            _assert_close(a, reference_steps(opt, p, G, X0))
+            assert_close(a, reference_steps(opt, p, G, X0))
             assert np.all(np.isfinite(a)), opt.name
             if not np.any(G):
                 assert np.array_equal(a, np.broadcast_to(X0, a.shape)), opt.name
@@ -165,7 +164,7 @@ def test_muon_on_a_vector_is_normalised_momentum():
     p = simopt.quadratic(np.ones(d), xstar=np.zeros(d))
     a = compiled_steps(optim.muon(0.05, momentum=0.9, nesterov=False, polar="exact"), p, G, X0)
     b = compiled_steps(optim.nsgd_momentum(0.05, beta=0.9), p, G, X0)
-    _assert_close(a, b)
+    assert_close(a, b)
     x = compiled_steps(optim.muon(0.05, momentum=0.9), p, G, X0)
     B = np.zeros((2, d))
     for t in range(40):
@@ -286,7 +285,7 @@ def test_one_sided_shampoo_is_adagrad_norm_on_a_row_and_full_matrix_shampoo_on_a
     row = compiled_steps(optim.one_sided_shampoo(0.1, eps=1e-3), simopt.quadratic(np.ones(d)), G, X0)
     acc = 1e-3 + np.cumsum(np.sum(G * G, axis=2), axis=0)
     want = X0 - 0.1 * np.cumsum(G / np.sqrt(acc)[..., None], axis=0)
-    _assert_close(row[1:], want)
+    assert_close(row[1:], want)
     col = compiled_steps(optim.one_sided_shampoo(0.1, eps=1e-3), _shape_problem((d, 1)), G, X0)
     vec = compiled_steps(optim.shampoo_vector(0.1, eps=1e-3), simopt.quadratic(np.ones(d)), G, X0)
     assert rel_err(col, vec) <= 1e-12

@@ -7,19 +7,19 @@ from hypothesis import strategies as st
 
 import simopt
 from simopt import noise, optim, spectra
-from simopt.testing import compiled_steps, reference_steps
-from test_optim_kernels import _assert_close, _problem, gradient_streams
+from simopt.testing import assert_close, compiled_steps, reference_steps, stream_problem
+from simopt.testing.strategies import gradient_streams
 
 
 @given(gradient_streams(), st.floats(0.0, 0.99), st.floats(1e-4, 1.0))
 def test_compiled_step_equals_reference_and_every_step_has_length_lr(stream, beta, lr):
     sizes, G, X0 = stream
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     opt = optim.nsgd_momentum(lr, beta=beta)
     a = compiled_steps(opt, p, G, X0)
-    _assert_close(a, reference_steps(opt, p, G, X0))
+    assert_close(a, reference_steps(opt, p, G, X0))
     wd = optim.nsgd_momentum(lr, beta=beta, weight_decay=0.1)
-    _assert_close(compiled_steps(wd, p, G, X0), reference_steps(wd, p, G, X0))
+    assert_close(compiled_steps(wd, p, G, X0), reference_steps(wd, p, G, X0))
     m = np.zeros_like(X0)
     for t in range(G.shape[0]):                 # |x_{t+1} - x_t| = lr while m_t != 0, else 0
         m = beta * m + (1 - beta) * G[t]

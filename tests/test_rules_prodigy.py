@@ -10,15 +10,15 @@ from hypothesis import strategies as st
 
 import simopt
 from simopt import optim
-from simopt.testing import compiled_steps, reference_steps
+from simopt.testing import assert_close, compiled_steps, reference_steps, stream_problem
 from _parity import before_divergence, edge_streams, rel_err, stream, torch_iterates, torch_on_problem
-from test_optim_kernels import _assert_close, _problem, gradient_streams
+from simopt.testing.strategies import gradient_streams
 
 
 @given(gradient_streams(steps=7), st.data())
 def test_compiled_step_equals_reference(stream_, data):
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
 
     def f(lo, hi):
         return data.draw(st.floats(lo, hi))
@@ -31,17 +31,17 @@ def test_compiled_step_equals_reference(stream_, data):
         # six steps): compare the steps before the engine would stop such a run, and up to one after
         a, b = before_divergence(compiled_steps(opt, p, G, X0), reference_steps(opt, p, G, X0))
         assert not np.any(np.isnan(a))
-        _assert_close(a, b)
+        assert_close(a, b)
 
 
 @pytest.mark.parametrize("case", ["zero", "1e-100", "1e100"])
 def test_zero_gradients_and_extreme_scales_give_no_nan(case):
     G, X0 = edge_streams()[["zero", "1e-100", "1e100"].index(case)]
-    p = _problem([2, 3])
+    p = stream_problem([2, 3])
     for opt in [optim.prodigy(), optim.prodigy(eps=0.0, beta1=0.0, use_bias_correction=True)]:
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a)), opt
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
         if case == "zero":
             np.testing.assert_array_equal(a[-1], X0)     # no gradient, no move
 
@@ -52,11 +52,11 @@ def test_a_frozen_estimate_is_adam_at_d0_times_lr(stream_, lr, beta1, beta2):
     correction and eps = 0 the step d0 lr b_k m/sqrt(v) is Adam's at lr d0."""
     sizes, G, X0 = stream_
     G = np.where(G == 0.0, 1.0, G)       # every step has a gradient, so no step is skipped (k = t - 1)
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     a = compiled_steps(optim.prodigy(lr, beta1=beta1, beta2=beta2, eps=0.0, use_bias_correction=True,
                                      d0=1e-3, d_coef=1e-300), p, G, X0)
     b = compiled_steps(optim.adam(1e-3 * lr, beta1=beta1, beta2=beta2, eps=0.0), p, G, X0)
-    _assert_close(a, b)
+    assert_close(a, b)
 
 
 @given(st.integers(2, 8), st.integers(0, 2 ** 20), st.booleans(), st.floats(0.0, 0.95))

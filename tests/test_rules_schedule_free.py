@@ -9,15 +9,15 @@ from hypothesis import strategies as st
 
 import simopt
 from simopt import noise, optim, spectra
-from simopt.testing import compiled_steps, reference_steps
+from simopt.testing import assert_close, compiled_steps, reference_steps, stream_problem
 from _parity import edge_streams, rel_err, stream, torch_iterates, torch_on_problem
-from test_optim_kernels import _assert_close, _problem, gradient_streams
+from simopt.testing.strategies import gradient_streams
 
 
 @given(gradient_streams(steps=7), st.data())
 def test_compiled_step_equals_reference(stream_, data):
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
 
     def f(lo, hi):
         return data.draw(st.floats(lo, hi))
@@ -30,18 +30,18 @@ def test_compiled_step_equals_reference(stream_, data):
                                           decay_at_z=data.draw(st.booleans()))):
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a))
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
 
 
 @pytest.mark.parametrize("case", ["zero", "1e-100", "1e100"])
 def test_zero_gradients_and_extreme_scales_give_no_nan(case):
     G, X0 = edge_streams()[["zero", "1e-100", "1e100"].index(case)]
-    p = _problem([2, 3])
+    p = stream_problem([2, 3])
     for opt in [optim.schedule_free_sgd(0.1), optim.schedule_free_adamw(0.01),
                 optim.schedule_free_adamw(0.01, eps=0.0, warmup_steps=3)]:
         a = compiled_steps(opt, p, G, X0)
         assert np.all(np.isfinite(a)), opt
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
         if case == "zero":
             np.testing.assert_allclose(a[-1], X0, rtol=1e-15)     # no gradient, no move
 
@@ -50,11 +50,11 @@ def test_zero_gradients_and_extreme_scales_give_no_nan(case):
 def test_beta_zero_and_uniform_weights_is_polyak_averaging_of_sgd(stream_, lr):
     """y = z: z is plain SGD from x0 and c_{k+1} = 1/(k+1) makes x the running mean of z_1..z_t."""
     sizes, G, X0 = stream_
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     X = compiled_steps(optim.schedule_free_sgd(lr, momentum=0.0, weight_lr_power=0.0), p, G, X0)
     Z = X0 - lr * np.cumsum(G, axis=0)                       # G: (steps, runs, d)
     mean = np.cumsum(Z, axis=0) / np.arange(1, G.shape[0] + 1)[:, None, None]
-    _assert_close(X[1:], mean)
+    assert_close(X[1:], mean)
 
 
 def test_the_gradient_is_taken_at_y_and_the_loss_reported_at_x():

@@ -11,14 +11,14 @@ from hypothesis import strategies as st
 import simopt
 from simopt import noise, optim, spectra
 from simopt.optim.rules import soap as soap_mod
-from simopt.testing import compiled_steps, reference_steps
-from test_optim_kernels import _assert_close, _problem, gradient_streams
+from simopt.testing import assert_close, compiled_steps, reference_steps, stream_problem
+from simopt.testing.strategies import gradient_streams
 
 
 @given(gradient_streams(steps=7), st.data())
 def test_compiled_step_equals_reference(stream, data):
     sizes, G, X0 = stream
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     f = lambda lo, hi: data.draw(st.floats(lo, hi))  # noqa: E731
     opts = (optim.soap(f(1e-4, 1.0), beta1=f(0.0, 0.99), beta2=f(0.0, 0.99), shampoo_beta=f(0.0, 0.99),
                        eps=data.draw(st.sampled_from([0.0, 1e-12, 1e-8, 1e-3])),
@@ -27,7 +27,7 @@ def test_compiled_step_equals_reference(stream, data):
             optim.soap(0.1, precondition_frequency=2, eps=0.0))
     for opt in opts:
         a = compiled_steps(opt, p, G, X0)
-        _assert_close(a, reference_steps(opt, p, G, X0))
+        assert_close(a, reference_steps(opt, p, G, X0))
         assert np.all(np.isfinite(a))
         if not opt.weight_decay:
             assert np.array_equal(a[1], a[0])            # the first step only initialises GG and Q

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 import simopt
 from simopt import noise, optim, spectra
-from simopt.testing import compiled_steps, reference_steps
-from test_optim_kernels import _assert_close, _problem, gradient_streams
+from simopt.testing import assert_close, compiled_steps, reference_steps, stream_problem
+from simopt.testing.strategies import gradient_streams
 
 
 def _hutchinson(p, steps, runs, seed, scale=1.0):
@@ -23,7 +23,7 @@ def _hutchinson(p, steps, runs, seed, scale=1.0):
 @given(gradient_streams(steps=6), st.data())
 def test_compiled_step_equals_reference(stream, data):
     sizes, G, X0 = stream
-    p = _problem(sizes)
+    p = stream_problem(sizes)
     f = lambda lo, hi: data.draw(st.floats(lo, hi))  # noqa: E731
     scale = 10.0 ** data.draw(st.integers(-100, 100))
     Hut = _hutchinson(p, G.shape[0], G.shape[1], data.draw(st.integers(0, 2 ** 31)), scale)
@@ -34,7 +34,7 @@ def test_compiled_step_equals_reference(stream, data):
                                  ["hutchinson", "exact"])), weight_decay=f(0.0, 0.1)),
                 optim.sophia(lr, eps=0.0, k=1)):
         a = compiled_steps(opt, p, G, X0, hutchinson=Hut)
-        _assert_close(a, reference_steps(opt, p, G, X0, hutchinson=Hut))
+        assert_close(a, reference_steps(opt, p, G, X0, hutchinson=Hut))
         assert np.all(np.isfinite(a))
         if not opt.weight_decay:
             # clip(., 1): no coordinate moves by more than lr in one step (up to the rounding of x)
@@ -42,7 +42,7 @@ def test_compiled_step_equals_reference(stream, data):
 
 
 def test_zero_gradients_and_zero_eps_do_not_move_or_give_nan():
-    p = _problem([3, 2])
+    p = stream_problem([3, 2])
     G = np.zeros((4, 2, p.dim))
     Hut = -np.ones((4, 2, p.dim))          # a negative estimate: the denominator max(gamma h, 0) is 0
     for est in ("hutchinson", "exact"):

@@ -1,10 +1,11 @@
-"""Update rules.  Each built-in rule is one module of :mod:`simopt.optim.rules` -- hyperparameters and their
-validation, state layout, the plain-NumPy reference step written from the paper's formula, and the
-compiled step -- and every constructor a module lists in ``__all__`` is exported here and known to
-:func:`make`.  Users declare their own rules with :func:`rule` / :func:`numpy_rule`
+"""Update rules. Each built-in rule is one module of :mod:`simopt.optim.rules` -- hyperparameters and their
+validation, state layout, the plain-NumPy reference step written from the paper's formula, and the compiled
+step -- and every constructor a module lists in ``__all__`` is exported here and known to :func:`make`; the
+invariance card a module declares for its constructors (``INVARIANCES``, :mod:`simopt.testing.card`) is
+collected in :data:`INVARIANCES`. Users declare their own rules with :func:`rule` / :func:`numpy_rule`
 (:mod:`simopt.optim.rule` documents the protocol); built-in and user rules take exactly the same path
-through the engine.  Where ``torch.optim`` defines the same rule (SGD, Adam, AdamW, RMSprop, Adagrad) its
-conventions are followed.  :func:`from_torch` and :func:`from_optax` (:mod:`simopt.optim.adapters`) make a
+through the engine. Where ``torch.optim`` defines the same rule (SGD, Adam, AdamW, RMSprop, Adagrad) its
+conventions are followed. :func:`from_torch` and :func:`from_optax` (:mod:`simopt.optim.adapters`) make a
 rule of any ``torch.optim`` optimizer or optax transformation."""
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from .rule import ENGINE_NAMES, Hyper, Optimizer, RuleDef, Wrapper, numpy_rule, 
 
 #: name -> constructor of every built-in rule (the names ``make`` and sweep specs accept)
 REGISTRY: dict = {}
+#: label -> the invariance card each built-in rule declares (its module's ``INVARIANCES``; measured and
+#: checked by :mod:`simopt.testing.card`)
+INVARIANCES: dict = {}
 _WRAPPERS = []        # constructors ``wrapper(base_optimizer, **own)`` (a module lists them in WRAPPERS)
 
 for _info in sorted(pkgutil.iter_modules(_rules.__path__), key=lambda m: m.name):
@@ -27,7 +31,11 @@ for _info in sorted(pkgutil.iter_modules(_rules.__path__), key=lambda m: m.name)
     for _name in getattr(_mod, "RULES", getattr(_mod, "__all__", ())):
         REGISTRY[_name] = getattr(_mod, _name)
     _WRAPPERS += list(getattr(_mod, "WRAPPERS", ()))
-del _info, _mod, _name
+    for _name, _card in getattr(_mod, "INVARIANCES", {}).items():
+        if _name in INVARIANCES:
+            raise ValueError(f"INVARIANCES: {_name!r} is declared by two rule modules")
+        INVARIANCES[_name] = _card
+del _info, _mod, _name, _card
 _WRAPPERS = tuple(_WRAPPERS)
 
 
@@ -119,7 +127,7 @@ def from_description(desc: dict) -> Optimizer:
 
 
 __all__ = sorted(REGISTRY) + [
-    "make", "signature", "from_description", "REGISTRY", "Optimizer", "RuleDef", "Wrapper", "Hyper",
+    "make", "signature", "from_description", "REGISTRY", "INVARIANCES", "Optimizer", "RuleDef", "Wrapper", "Hyper",
     "rule", "numpy_rule", "ENGINE_NAMES", "from_torch", "from_optax", "clip_reference", "svag_factor",
     "gd_step_size",
 ]

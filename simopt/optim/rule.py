@@ -134,6 +134,12 @@ class Hyper:
                 raise ValueError(f"{name}: expected a value in {self.interval}, got {v!r}")
         return v
 
+    @property
+    def bounds(self):
+        """``(low, low_closed, high, high_closed)`` of a float's ``interval`` (``high = inf`` for ``">= a"``
+        and ``"> a"``), or ``None`` without one."""
+        return self._bounds
+
     def encode(self, value) -> float:
         """The value as the compiled step's float slot (bool -> 0/1, choice -> index)."""
         if self.kind == "choice":

@@ -1,7 +1,7 @@
-r"""Adafactor for vectors (Shazeer & Stern 2018, "Adafactor: Adaptive Learning Rates with Sublinear
-Memory Cost", arXiv 1804.04235: its algorithm for weight vectors -- the unfactored second moment, the only
+r"""Adafactor (Shazeer & Stern 2018, "Adafactor: Adaptive Learning Rates with Sublinear
+Memory Cost", arXiv 1804.04235): on vectors its algorithm for weight vectors -- the unfactored second moment, the only
 form a vector has -- with the update clipping of Sec. 6, the increasing decay of Sec. 7.1 and the
-relative step size of Sec. 8), and an optional first moment:
+relative step size of Sec. 8, and an optional first moment:
 
 .. math::
     \hat\beta_{2t} = 1 - t^{-c},\quad
@@ -28,6 +28,22 @@ normalised, clipped RMSprop step with an absolute ``lr``).  A coordinate with :m
 (:math:`\epsilon_1 = 0` and a gradient exactly 0 so far) gets :math:`u = 0` (0/0 := 0).  Weight decay is
 simopt's decoupled ``weight_decay`` (the paper has none), applied by the engine before the step, so
 :math:`\mathrm{RMS}(X_t)` is that of the decayed iterate.
+
+Matrices (the paper's Alg. 4): on a matrix parameter (``rows, cols = m, n``, both > 1) with
+``factored=True`` (the default, as the paper) the second moment is factored into row and column
+statistics,
+
+.. math::
+    R_t = \hat\beta_{2t} R_{t-1} + (1-\hat\beta_{2t})(G_t^2 + \epsilon_1 1 1^\top) 1_n,\quad
+    C_t = \hat\beta_{2t} C_{t-1} + (1-\hat\beta_{2t}) 1_m^\top (G_t^2 + \epsilon_1 1 1^\top),\quad
+    \hat V_t = R_t C_t / (1_m^\top R_t),
+
+and :math:`u_t = G_t/\sqrt{\hat V_t}`, then clipping, relative step and first moment as above. A vector,
+or a 1 x n or n x 1 matrix, takes the unfactored step (for m = 1, :math:`R C / 1^\top R = C`: nothing
+is lost), bit for bit. Factored, the rule is equivariant under separate row and column permutations
+and sign flips, not under a general permutation of the entries. ``torch.optim.Adafactor`` puts
+:math:`\epsilon_1` in :math:`\max(1^\top R/m, \epsilon_1)` and :math:`\max(\sqrt{\hat V}, \epsilon_1)`
+instead; optax and pytorch-optimizer add it to :math:`G^2` as the paper does.
 
 Other implementations, on vectors: ``torch.optim.Adafactor`` takes its ``lr`` as the cap of
 :math:`\rho_t = \min(\mathrm{lr}, 1/\sqrt t)` (1e-2 is the paper) and divides by
@@ -189,3 +205,15 @@ def adafactor(lr=1.0, beta1=0.0, decay_rate=0.8, eps1=1e-30, eps2=1e-3, clip_thr
 
 
 adafactor.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "adafactor": {
+        "make": lambda: adafactor(1.0),
+        "holds": ("permutation", "sign_flip", "gradient_scaling"),
+        "why": ("coordinate-wise √v and symmetric RMS(u), RMS(X); g/√v ignores a scale of g; the step is "
+                "relative to RMS of the absolute X, which a translation moves"),
+    },
+}

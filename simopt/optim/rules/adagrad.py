@@ -34,3 +34,15 @@ def adagrad(lr, eps=1e-10, weight_decay=0.0):
 
 
 adagrad.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "adagrad": {
+        "make": lambda: adagrad(0.05),
+        "holds": ("permutation", "sign_flip", "translation", "gradient_scaling"),
+        "why": ("coordinate-wise: g/(√s + ε) follows signed permutations and ignores a positive scale of g "
+                "(up to ε)"),
+    },
+}

@@ -73,3 +73,20 @@ def adamw(lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
 
 
 adam.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "adam": {
+        "make": lambda: adam(0.05),
+        "holds": ("permutation", "sign_flip", "translation", "gradient_scaling"),
+        "why": ("coordinate-wise moments: m/√v follows signed permutations and ignores a positive scale of g "
+                "(up to ε)"),
+    },
+    "adamw": {
+        "make": lambda: adamw(0.05),
+        "holds": ("permutation", "sign_flip", "gradient_scaling"),
+        "why": ("Adam, but the decoupled decay pulls the absolute iterate to 0, not to x*: no translation"),
+    },
+}

@@ -96,3 +96,14 @@ def adopt(lr=1e-3, beta1=0.9, beta2=0.9999, eps=1e-6, clip=True, weight_decay=0.
 
 
 adopt.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "adopt": {
+        "make": lambda: adopt(0.05),
+        "holds": ("permutation", "sign_flip", "translation", "gradient_scaling"),
+        "why": ("coordinate-wise g/max(√v_prev, ε) and its clip: as Adam (exactly while √v > ε)"),
+    },
+}

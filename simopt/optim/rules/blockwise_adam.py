@@ -57,3 +57,15 @@ def blockwise_adam(lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
 
 
 blockwise_adam.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "blockwise_adam": {
+        "make": lambda: blockwise_adam(0.05),
+        "holds": ("block_rotation", "sign_flip", "translation"),
+        "why": ("one √v per block: rotations inside a block keep ‖g_b‖, maps across blocks and uneven scales "
+                "do not"),
+    },
+}

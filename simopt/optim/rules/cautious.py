@@ -30,6 +30,7 @@ changes nothing.
 import numpy as np
 
 from ..rule import Hyper, Optimizer, Wrapper
+from .sgd import sgd as _sgd
 
 __all__ = ["cautious"]
 WRAPPERS = ("cautious",)
@@ -68,3 +69,15 @@ def cautious(base_optimizer, mask_eps=1.0) -> Optimizer:
 
 
 cautious.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "cautious(sgd, momentum=0.9)": {
+        "make": lambda: cautious(_sgd(0.05, momentum=0.9)),
+        "holds": ("permutation", "sign_flip", "translation"),
+        "why": ("the mask 1[u_i g_i > 0] with its scale d/(Σ mask + 1): signed permutations commute; breaks "
+                "SGD's rotation equivariance"),
+    },
+}

@@ -13,6 +13,7 @@ import math
 import numpy as np
 
 from ..rule import Hyper, Optimizer, Wrapper
+from .sgd import sgd as _sgd
 
 __all__ = ["clipped", "clip_reference"]
 RULES = ("clipped",)
@@ -59,3 +60,15 @@ def clipped(base_optimizer, fraction) -> Optimizer:
 
 
 clipped.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "clipped(sgd, momentum=0.9)": {
+        "make": lambda: clipped(_sgd(0.05, momentum=0.9), 0.25),
+        "holds": ("permutation", "sign_flip", "translation"),
+        "why": ("clips each g_i at an order statistic of |g|: signed permutations commute with it, rotations "
+                "do not, even around SGD"),
+    },
+}

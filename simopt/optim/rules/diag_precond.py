@@ -47,3 +47,15 @@ def diag_precond(lr, power=1.0, weight_decay=0.0):
 
 
 diag_precond.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "diag_precond": {
+        "make": lambda: diag_precond(0.05),
+        "holds": ("permutation", "sign_flip", "diagonal_rescaling", "translation", "gradient_scaling"),
+        "why": ("g/diag(H), Newton's step for the diagonal: it maps under x → Dx and H → SH; diag(H) depends "
+                "on the basis"),
+    },
+}

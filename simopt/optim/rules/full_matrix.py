@@ -109,3 +109,21 @@ def shampoo_vector(lr, eps=1e-6, weight_decay=0.0):
 
 
 full_matrix_adagrad.__doc__ = shampoo_vector.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "full_matrix_adagrad": {
+        "make": lambda: full_matrix_adagrad(0.05),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
+        "why": ("(δI + G^½)⁻¹g, G = Σ ggᵀ, a matrix function: every orthogonal map commutes (to ~1e-6: δ = "
+                "1e-10 amplifies rounding in G's near-null directions)"),
+    },
+    "shampoo_vector": {
+        "make": lambda: shampoo_vector(0.05),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
+        "why": ("(εI + G)^-½ g, G = Σ ggᵀ, a matrix function: every orthogonal map commutes, a diagonal "
+                "scaling does not"),
+    },
+}

@@ -48,3 +48,15 @@ def lion(lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0):
 
 
 lion.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "lion": {
+        "make": lambda: lion(0.05),
+        "holds": ("permutation", "sign_flip", "translation", "gradient_scaling"),
+        "why": ("the sign of a coordinate-wise interpolation of m and g: follows signed permutations, ignores "
+                "positive scales"),
+    },
+}

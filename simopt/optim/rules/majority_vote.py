@@ -45,3 +45,14 @@ def majority_vote(lr, workers, weight_decay=0.0):
 
 
 majority_vote.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "majority_vote": {
+        "make": lambda: majority_vote(0.05, workers=3),
+        "holds": ("permutation", "sign_flip", "translation", "gradient_scaling"),
+        "why": ("the sign of the sum of the workers' signs, per coordinate: as sign descent"),
+    },
+}

@@ -141,3 +141,16 @@ def muon(lr, momentum=0.95, nesterov=True, ns_steps=5, polar="newton_schulz", we
 
 
 muon.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "muon": {
+        "make": lambda: muon(0.05),
+        "holds": ("matrix_rotation", "translation"),
+        "why": ("NS5 maps singular values and keeps singular vectors of the linear momentum: W → UWVᵀ "
+                "commutes, maps of the entries that change singular values do not"),
+        "shape": (2, 3),
+    },
+}

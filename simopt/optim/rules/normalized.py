@@ -120,3 +120,24 @@ def nsgd_momentum(lr, beta=0.9, weight_decay=0.0):
 
 
 normalized_gd.__doc__ = block_normalized.__doc__ = nsgd_momentum.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "normalized_gd": {
+        "make": lambda: normalized_gd(0.05),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
+        "why": ("g/‖g‖₂: orthogonal maps keep the norm and commute with the step"),
+    },
+    "block_normalized": {
+        "make": lambda: block_normalized(0.05),
+        "holds": ("block_rotation", "sign_flip", "translation"),
+        "why": ("g_b/‖g_b‖₂ per block: rotations inside a block commute with it, maps across blocks do not"),
+    },
+    "nsgd_momentum": {
+        "make": lambda: nsgd_momentum(0.05),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
+        "why": ("m/‖m‖₂ of a linear average of the gradients: every orthogonal map commutes"),
+    },
+}

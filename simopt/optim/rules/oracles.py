@@ -104,3 +104,26 @@ def sign_oracle(scale=1.0):
 
 
 gd_oracle.__doc__ = sign_oracle.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "gd_oracle": {
+        "make": lambda: gd_oracle(),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
+        "why": ("x - g/L with L = λ_max(H), which orthogonal maps keep; a scaling changes L and maps g by the "
+                "wrong factor"),
+    },
+    'gd_oracle(rule="1/L_G")': {
+        "make": lambda: gd_oracle("1/L_G"),
+        "holds": ("block_rotation", "sign_flip", "translation"),
+        "why": ("L_G weights the blocks' λ_max(H_bb) by ‖g_b‖²: kept by rotations inside blocks only"),
+    },
+    "sign_oracle": {
+        "make": lambda: sign_oracle(),
+        "holds": ("sign_flip", "translation"),
+        "why": ("the step ‖g‖₁/U∞ with U∞ = Σ_b d_b λ_max(H_bb) changes under permutations across blocks and "
+                "rotations"),
+    },
+}

@@ -157,3 +157,15 @@ def prodigy(lr=1.0, beta1=0.9, beta2=0.999, beta3=None, eps=1e-8, weight_decay=0
 
 
 prodigy.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "prodigy": {
+        "make": lambda: prodigy(1.0),
+        "holds": ("permutation", "sign_flip", "translation"),
+        "why": ("coordinate-wise moments and a distance estimate from ⟨g, x0 - x⟩ and ‖s‖₁: kept by signed "
+                "permutations only"),
+    },
+}

@@ -34,3 +34,15 @@ def rmsprop(lr, alpha=0.99, eps=1e-8, weight_decay=0.0):
 
 
 rmsprop.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "rmsprop": {
+        "make": lambda: rmsprop(0.05),
+        "holds": ("permutation", "sign_flip", "translation", "gradient_scaling"),
+        "why": ("coordinate-wise: g/(√v + ε) follows signed permutations and ignores a positive scale of g "
+                "(up to ε)"),
+    },
+}

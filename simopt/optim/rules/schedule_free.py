@@ -170,3 +170,19 @@ def schedule_free_adamw(lr=0.0025, beta1=0.9, beta2=0.999, eps=1e-8, weight_deca
 
 
 schedule_free_sgd.__doc__ = schedule_free_adamw.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "schedule_free_sgd": {
+        "make": lambda: schedule_free_sgd(0.05),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
+        "why": ("z, y and x are linear in the gradients: every orthogonal map commutes"),
+    },
+    "schedule_free_adamw": {
+        "make": lambda: schedule_free_adamw(0.05),
+        "holds": ("permutation", "sign_flip", "translation", "gradient_scaling"),
+        "why": ("a coordinate-wise Adam-type base step and a linear average: as Adam"),
+    },
+}

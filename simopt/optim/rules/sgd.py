@@ -54,3 +54,15 @@ def sgd(lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0):
 
 
 sgd.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "sgd": {
+        "make": lambda: sgd(0.05),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
+        "why": ("linear in g: every orthogonal map commutes; under x → Dx the gradient maps by D⁻¹, the "
+                "iterates by D"),
+    },
+}

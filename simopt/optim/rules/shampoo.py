@@ -174,3 +174,22 @@ def one_sided_shampoo(lr, eps=1e-6, weight_decay=0.0):
 
 
 shampoo.__doc__ = one_sided_shampoo.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "shampoo": {
+        "make": lambda: shampoo(0.05),
+        "holds": ("matrix_rotation", "translation"),
+        "why": ("L^-¼ G R^-¼ with L = εI + ΣGGᵀ, R = εI + ΣGᵀG: under W → UWVᵀ, L → ULUᵀ and R → VRVᵀ; "
+                "a map of the entries is no such product"),
+        "shape": (2, 3),
+    },
+    "one_sided_shampoo": {
+        "make": lambda: one_sided_shampoo(0.05),
+        "holds": ("matrix_rotation", "translation"),
+        "why": "L^-½ G with L = εI + ΣGGᵀ: under W → UWVᵀ, L → ULUᵀ (V drops out of GGᵀ)",
+        "shape": (2, 3),
+    },
+}

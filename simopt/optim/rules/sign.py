@@ -25,3 +25,15 @@ def sign(lr, weight_decay=0.0):
 
 
 sign.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "sign": {
+        "make": lambda: sign(0.05),
+        "holds": ("permutation", "sign_flip", "translation", "gradient_scaling"),
+        "why": ("sign(g) follows signed permutations and ignores positive scales; a rotation changes the "
+                "signs"),
+    },
+}

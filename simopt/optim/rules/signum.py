@@ -29,3 +29,14 @@ def signum(lr, beta=0.9, weight_decay=0.0):
 
 
 signum.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "signum": {
+        "make": lambda: signum(0.05),
+        "holds": ("permutation", "sign_flip", "translation", "gradient_scaling"),
+        "why": ("the sign of a coordinate-wise momentum: as sign descent"),
+    },
+}

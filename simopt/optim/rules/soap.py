@@ -282,3 +282,23 @@ def soap(lr, beta1=0.95, beta2=0.95, shampoo_beta=None, eps=1e-8, precondition_f
 
 
 soap.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "soap": {
+        "make": lambda: soap(0.05),
+        "holds": ("rotation", "block_rotation", "matrix_rotation", "permutation", "sign_flip", "translation"),
+        "why": ("Adam in the eigenbasis of EMA(ggᵀ), which turns with the problem (up to column signs); at d "
+                "= 2, as for d > 2 the tied null space of the rank-one GG₁ makes the run depend on rounding"),
+        "dim": 2,
+    },
+    "soap(2-d)": {
+        "make": lambda: soap(0.05),
+        "holds": ("matrix_rotation", "translation"),
+        "why": ("on an m x n parameter, Adam in the eigenbases Q_L, Q_R of EMA(GGᵀ), EMA(GᵀG), which turn "
+                "to UQ_L, VQ_R under W → UWVᵀ (up to column signs)"),
+        "shape": (2, 3),
+    },
+}

@@ -100,3 +100,15 @@ def sophia(lr, beta1=0.965, beta2=0.99, gamma=0.01, eps=1e-12, k=10, estimator="
 
 
 sophia.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "sophia": {
+        "make": lambda: sophia(0.05),
+        "holds": ("permutation", "sign_flip", "translation", "gradient_scaling"),
+        "why": ("coordinate-wise clip(m/max(γh, ε)) with h from u⊙Hu = diag(H) (exact on the axis-aligned "
+                "card problem); the clip is in parameter units"),
+    },
+}

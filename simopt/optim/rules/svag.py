@@ -105,3 +105,20 @@ def msvag(lr, beta=0.9, weight_decay=0.0):
 
 
 svag.__doc__ = msvag.__doc__ = __doc__
+
+
+# The invariance card of each constructor (simopt.testing.card, which the tests hold equal to its
+# measurement): the transformations that hold (all others fail) and why.
+INVARIANCES = {
+    "svag": {
+        "make": lambda: svag(0.05),
+        "holds": ("permutation", "sign_flip", "translation"),
+        "why": ("a coordinate-wise factor m²/(m² + s) that ignores scales, but the step η·factor·g scales "
+                "with g"),
+    },
+    "msvag": {
+        "make": lambda: msvag(0.05),
+        "holds": ("permutation", "sign_flip", "translation"),
+        "why": ("as SVAG, with the step η·factor·m"),
+    },
+}
