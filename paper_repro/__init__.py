@@ -23,6 +23,7 @@ EXTENSIONS = (
     "zhang_maes2025_rotation",
     "das2024_preconditioning",
     "muon_shampoo_matrix",
+    "batch_size_gap",
 )
 
 #: every reproduction, in the order ``simopt repro all`` runs them
