@@ -19,6 +19,8 @@ SEED = (
 
 #: checks of the 2024-2026 theory that followed the seed papers (the second gallery)
 EXTENSIONS = (
+    "kunstner_bach2025_zipf",
+    "heavy_tails",
 )
 
 #: every reproduction, in the order ``simopt repro all`` runs them
