@@ -196,9 +196,18 @@ def _threads() -> int:
     return max(1, numba.get_num_threads())
 
 
-def _tile_size(runs: int) -> int:
-    """Runs per tile: about one tile per thread, at most ``MAX_TILE`` (results do not depend on it)."""
-    return max(1, min(K.MAX_TILE, -(-runs // _threads())))
+#: bytes of a tile's iterates and gradients a diagonal problem keeps in cache between its two passes
+_TILE_CACHE_BYTES = 1 << 18
+
+
+def _tile_size(runs: int, kind: int = K.DENSE, d: int = 1) -> int:
+    """Runs per tile (results do not depend on it): about one tile per thread, at most ``MAX_TILE``;
+    for elementwise (diagonal) problems also few enough that a tile's iterates and gradients stay in the
+    core's cache between the gradient pass and the update pass."""
+    t = max(1, min(K.MAX_TILE, -(-runs // _threads())))
+    if kind == K.DIAGONAL:
+        t = max(1, min(t, _TILE_CACHE_BYTES // (16 * max(1, d))))
+    return t
 
 
 def _tile_ranges(ntiles: int):
@@ -228,6 +237,29 @@ def _run_tiles(fn, ntiles, args):
 def batch_size(problem) -> int:
     """Samples one stochastic gradient costs: the noise model's ``batch_size`` (1 without one)."""
     return int(getattr(problem.noise, "batch_size", 1) or 1)
+
+
+def _physical_memory() -> float:
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 2.0 ** 40
+
+
+def _check_memory(runs, steps, record_every, d, nb, optimizer, record):
+    """A named ``ValueError`` for a call whose arrays cannot fit in this machine's memory (instead of
+    NumPy's ``MemoryError`` or "array is too big" half-way through the set-up)."""
+    n_rec = steps // record_every + 2
+    per_run = d * (3 + optimizer.draws()) + optimizer.state_size(d, nb)
+    rec = n_rec * (2 + (d if "x" in record else 0) + (nb if "block_grad_norms" in record else 0)
+                   + ("sharpness" in record))
+    need = 8.0 * runs * (per_run + rec) + 8.0 * (steps + 1)
+    limit = _physical_memory()
+    if need > limit:
+        name = "steps (with record_every)" if runs * rec > runs * per_run else "runs"
+        raise ValueError(f"{name}: this call needs about {need / 2 ** 30:.3g} GiB for {runs} runs x "
+                         f"{n_rec} records of a {d}-dimensional problem, more than this machine's "
+                         f"{limit / 2 ** 30:.3g} GiB; use fewer runs, or record less often")
 
 
 def _steps_from(steps, samples, problem, optimizer) -> int:
@@ -318,6 +350,7 @@ def run(problem, optimizer, steps=None, runs=1, seed=0, record_every=1, record=(
         raise ValueError(f"record: unknown name(s) {bad}; expected names from {RECORDABLE}")
 
     d, nb = problem.dim, problem.n_blocks
+    _check_memory(runs, steps, record_every, d, nb, optimizer, record)
     if x0 is None:
         X0 = np.broadcast_to(problem.x0, (runs, d))
     else:
@@ -338,7 +371,7 @@ def run(problem, optimizer, steps=None, runs=1, seed=0, record_every=1, record=(
     hd = hdiag if kind == K.DIAGONAL else np.ascontiguousarray(np.diag(problem.hessian()))
     mshape = np.asarray(matrix_shape(problem), dtype=np.int64)
 
-    T = _tile_size(runs)
+    T = _tile_size(runs, _KINDS[problem.kind], d)
     Rp = -(-runs // T) * T
     E = np.zeros((Rp, d))
     E[:runs] = X0 - problem.xstar
@@ -381,7 +414,8 @@ def run(problem, optimizer, steps=None, runs=1, seed=0, record_every=1, record=(
     try:
         with one_thread():
             if optimizer.compiled:
-                from ._kernels.loop import run_chunk
+                from ._kernels.codegen import loop_for
+                run_chunk = loop_for(kind, noise_arrays[0])
                 mod, step_addr, point_addr = _rule_callbacks(optimizer)
                 work = size_of(str(mod.WORK_SIZE), d, nb, M)
                 state = np.zeros((Rp, max(1, optimizer.state_size(d, nb))))
@@ -426,9 +460,12 @@ def run(problem, optimizer, steps=None, runs=1, seed=0, record_every=1, record=(
 def _run_numpy(optimizer, problem, steps, lrs, problem_args, noise_args, rec_args, M, want_hutch, urng,
                active, f0, thresh, div_step, x_at_div, rec_sharp, want_bgn, want_x, want_sharp, E, Rp, T, bar):
     """The step-by-step path of a rule with only NumPy steps (see ``simopt._kernels.evaluate``)."""
-    from ._kernels.evaluate import evaluate_step
+    from ._kernels.codegen import loop_for
+    evaluate_step = loop_for(problem_args[0], noise_args[0], "evaluate")
     d = E.shape[1]
-    state = optimizer.init_state(Rp, problem)
+    runs = int(np.count_nonzero(active))      # the real runs (the rest pad the last tile)
+    state = optimizer.init_state(runs, problem)
+    Er = E[:runs]                             # views: the NumPy step updates them in place
     Gn = np.zeros((Rp, M, d))
     Hut = np.zeros((Rp, d))
     Y = np.zeros((Rp, d))
@@ -437,23 +474,24 @@ def _run_numpy(optimizer, problem, steps, lrs, problem_args, noise_args, rec_arg
     for t in range(steps + 1):
         update = t < steps
         if use_point and update:
-            Y[...] = optimizer.reference_point(E, state, t + 1, float(lrs[t]), problem)
+            Y[:runs] = optimizer.reference_point(Er, state, t + 1, float(lrs[t]), problem)
         args = (T, *problem_args, *noise_args, M, want_hutch, urng, Y, use_point, t, update, active, f0,
                 thresh, div_step, x_at_div, *rec_args, want_bgn, want_x, Gn, Hut)
         _run_tiles(evaluate_step, E.shape[0] // T, args)
         if not update:
             break
-        before = E.copy() if (want_sharp and rec_pos[t] >= 0) else None
+        before = Er.copy() if (want_sharp and rec_pos[t] >= 0) else None
         with np.errstate(all="ignore"):
-            optimizer.reference_step(E, Gn, state, t + 1, float(lrs[t]), problem,
-                                     hutchinson=Hut if want_hutch else None)
+            optimizer.reference_step(Er, Gn[:runs], state, t + 1, float(lrs[t]), problem,
+                                     hutchinson=Hut[:runs] if want_hutch else None)
         E[~active] = 0.0
         if before is not None:
-            U = E - before
+            U = Er - before
             with np.errstate(all="ignore"):
                 num = np.einsum("ij,ij->i", U, problem.hvp(U))
                 den = np.einsum("ij,ij->i", U, U)
-                rec_sharp[active, rec_pos[t]] = np.where(den > 0, num / np.where(den > 0, den, 1.0),
-                                                         np.nan)[active]
+                act = active[:runs]
+                rec_sharp[:runs][act, rec_pos[t]] = np.where(den > 0, num / np.where(den > 0, den, 1.0),
+                                                             np.nan)[act]
         if bar is not None:
             bar.update(1)

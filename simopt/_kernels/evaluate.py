@@ -18,6 +18,7 @@ def evaluate_step(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
                   M, want_hutch, urng, Y, use_point, t, update,
                   active, f0, thresh, div_step, x_at_div,
                   rec_pos, rec_loss, rec_gn, rec_bgn, rec_x, want_bgn, want_x, Gn, Hut):
+    # <specialise>
     d = E.shape[1]
     for tile in range(tile_lo, tile_hi):
         r0 = tile * T

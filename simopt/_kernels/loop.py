@@ -9,7 +9,10 @@ iterate (``tiles.evaluate_rows``); for rules with a gradient point, the gradient
 rule takes it; the rule's step on each active run; the update's directional sharpness if recorded.
 
 The rule is called through the address of its compiled glue (``simopt._kernels.callrule``), so this loop
-is compiled and cached once for every rule.  See ``simopt._kernels.tiles`` for why the arithmetic of one
+is compiled and cached once for every rule.  The engine runs copies of it specialised to one problem kind
+and one noise kind (``simopt._kernels.codegen.loop_for``: the ``# <specialise>`` line becomes
+``kind = ...`` / ``nkind = ...``), so LLVM drops the other kinds' code and each copy compiles in about
+half the time of the generic loop; a copy is compiled the first time its combination is used.  See ``simopt._kernels.tiles`` for why the arithmetic of one
 run depends on that run's data only.
 """
 import numpy as np
@@ -27,6 +30,7 @@ def run_chunk(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
               state, active, f0, thresh, div_step, x_at_div, xstar, hd, mshape,
               rec_pos, rec_loss, rec_gn, rec_bgn, rec_x, rec_sharp,
               want_bgn, want_x, want_sharp):
+    # <specialise>
     d = E.shape[1]
     n_eval = K + 1 if final else K
     noisy = nkind != tiles.NOISE_NONE or M > 1
