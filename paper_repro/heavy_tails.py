@@ -173,11 +173,17 @@ def chain_statistic(chains) -> tuple[Statistic, callable]:
 
 #: declared overall status per mode (see the docstring for what each predicts)
 EXPECTED = {"sgd_blows_up": {"quick": "FAILS", "full": "FAILS"},
-            "sgd_no_time_average_below_2": {"quick": "ROBUST", "full": "ROBUST"},
+            "sgd_no_time_average_below_2": {"quick": "FRAGILE", "full": "ROBUST"},
             "sign_barely_moves": {"quick": "ROBUST", "full": "ROBUST"},
-            "majority_vote_improves": {"quick": "ROBUST", "full": "ROBUST"}}
+            "majority_vote_improves": {"quick": "FRAGILE", "full": "ROBUST"}}
 REASONS = {"sgd_blows_up": "the SDE reading predicts the variance ratio df/(df-2): 4.7x between df = 30 "
-                           "and 2.5, below 10x; see the df = 2.1 variant"}
+                           "and 2.5, below 10x; see the df = 2.1 variant",
+           "sgd_no_time_average_below_2": "quick: 32 runs of 2000 steps leave the last-N/4 window "
+                                          "(250 steps) too short for the window-ratio-4 variant to be "
+                                          "decisive; full size has 200 runs of 6000 steps",
+           "majority_vote_improves": "quick: with 2000 steps the T(eps) variant is censored for some "
+                                     "(df, M) on fresh runs, so its interval is open below; full size "
+                                     "runs 6000 steps"}
 
 
 def main(argv=None) -> int:

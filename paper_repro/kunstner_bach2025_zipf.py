@@ -24,7 +24,7 @@ assumptions).  With pi_{k|j} = pi_{sigma_j(k)} (row j of W* a permutation of the
 permutation does not matter) and W0 = 0, the population loss is
 L(W) = 1/2 sum_j pi_j sum_k (W_jk - pi_{sigma_j(k)})^2 + const, an axis-aligned quadratic in d^2
 coordinates.  GD moves W_jk - W*_jk by the factor (1 - eta pi_j) per step, so its relative error is
-sum_j pi_j (1 - eta pi_j)^{2t} / sum_j pi_j: that of ``quadratic(diag(pi), x* = 1, x0 = 0)``.  Sign
+sum_j pi_j (1 - eta pi_j)^{2t} / sum_j pi_j: that of ``zipf_bigram(d)`` (diag(pi), x* = 1, x0 = 0).  Sign
 descent moves every coordinate by eta towards its own target whatever pi_j, so every row follows the
 same path up to the permutation and the relative error is that of ``quadratic(I, x* = pi, x0 = 0)``.
 GD's difficulty is the Zipf *spectrum*, sign descent's the Zipf *targets*.  The identity claim
@@ -34,8 +34,9 @@ first vector, or GD on the second, converges in one step with the right step: ne
 
 Settings chosen here [NF], fixed before any result was seen:
 
-- alpha = 1, pi_k = 1/k (``spectra.power_law(d, 1.0)``; the scale of pi does not change a relative
-  error); d = 2^8 .. 2^14 (quick: 2^6 .. 2^10), one arm per d.
+- alpha = 1, pi_k = k^-1 / sum_j j^-1, the frequencies of ``simopt.zipf_bigram`` (GD runs on that
+  problem with its one-hot sampling noise removed; the scale of pi does not change a relative error,
+  and the step ranges are in units of 1/pi_1 for GD and pi_1 for sign descent); d = 2^8 .. 2^14 (quick: 2^6 .. 2^10), one arm per d.
 - **Problem draws** (the units of the intervals): a small random initialisation
   x0 = 0.1 rms(x*) z, z ~ N(0, I) per draw -- "W0 = 0 up to small random noise"; 12 evaluation
   draws (quick: 4) and 4 other tuning draws per d (quick: 2).  Variants: x0 = 0 exactly (the reduction's
@@ -73,7 +74,7 @@ import sys
 import numpy as np
 
 import simopt
-from simopt import claims, optim, plotting, schedules, spectra
+from simopt import optim, plotting, schedules
 from simopt.claims import Sample, TuningProtocol, from_samples, log_slope_of_medians
 from simopt.claims.protocol import Runner, tune_method
 from ._common import Report, parse_args
@@ -92,8 +93,8 @@ EPS_VARIANTS = (0.01, 0.1)
 INIT_SCALE = 0.1              # x0 = INIT_SCALE * rms(x*) * z
 CONTROL_ALPHA = 2.0
 REDUCTION_D, REDUCTION_STEPS, REDUCTION_TOL = 32, 200, 1e-9
-LR_RANGE_GD = (0.1, 10.0)     # in units of 1/L (L = pi_1 = 1)
-LR_RANGE_SIGN = (1e-4, 1.0)   # in units of pi_1 = 1
+LR_RANGE_GD = (0.1, 10.0)     # in units of 1/L (L = pi_1)
+LR_RANGE_SIGN = (1e-4, 1.0)   # in units of the largest target (pi_1; 1 for O(1) targets)
 
 
 def sizes(quick):
@@ -104,8 +105,15 @@ def sizes(quick):
 
 # ---- problems ------------------------------------------------------------------------------------
 def zipf(d, alpha=ALPHA):
-    """pi_k = k^-alpha, k = 1..d (the order of the coordinates is irrelevant on a diagonal)."""
-    return spectra.power_law(d, alpha)
+    """The token frequencies pi_k = k^-alpha / sum_j j^-alpha, k = 1..d in coordinate order: the
+    Hessian diagonal of ``simopt.zipf_bigram`` (the model's sub-problem)."""
+    return np.array(simopt.zipf_bigram(d, alpha).diag, dtype=float)
+
+
+def bigram_gd(d, alpha=ALPHA, x0=None, xstar=None):
+    """GD's reduction: ``simopt.zipf_bigram`` on the population loss (its one-hot sampling noise
+    removed -- the paper's GD and sign descent are deterministic)."""
+    return simopt.zipf_bigram(d, alpha, x0=x0, xstar=xstar).with_noise(None)
 
 
 def _z(seed, d, tag):
@@ -121,14 +129,16 @@ def family(method, d, setting="paper", alpha=ALPHA):
         if setting == "gaussian_targets":
             xs = _z(seed, d, 1)
             if method == "gd":
-                return simopt.quadratic(pi, xstar=xs, x0=np.zeros(d))
+                return bigram_gd(d, alpha, x0=np.zeros(d), xstar=xs)
             return simopt.quadratic(np.ones(d), xstar=pi * xs, x0=np.zeros(d))
         if setting == "spectrum_only":          # the sign control: Zipf Hessian, O(1) Gaussian targets
-            return simopt.quadratic(pi, xstar=_z(seed, d, 1), x0=np.zeros(d))
-        H, xs = (pi, np.ones(d)) if method == "gd" else (np.ones(d), pi)
+            return bigram_gd(d, alpha, x0=np.zeros(d), xstar=_z(seed, d, 1))
+        xs = np.ones(d) if method == "gd" else pi
         x0 = np.zeros(d) if setting == "zero_init" else \
             INIT_SCALE * float(np.sqrt(np.mean(xs ** 2))) * _z(seed, d, 2)
-        return simopt.quadratic(H, xstar=xs, x0=x0)
+        if method == "gd":
+            return bigram_gd(d, alpha, x0=x0, xstar=xs)
+        return simopt.quadratic(np.ones(d), xstar=xs, x0=x0)
 
     return draw
 
@@ -147,8 +157,20 @@ def rule(name):
 
 
 # ---- one arm per d -------------------------------------------------------------------------------
-def protocol(S, eps, seed, method, criterion="persistent", fine=False):
-    lr = LR_RANGE_GD if method == "gd" else LR_RANGE_SIGN
+def lr_range(method, d, setting="paper", alpha=ALPHA):
+    """The tuning range in the problem's own units: GD's in units of 1/L (L = pi_1), sign descent's in
+    units of its largest target (pi_1 for the Zipf targets, 1 for the O(1) Gaussian targets of the
+    control), so the grid is the same relative grid at every d."""
+    pi1 = float(zipf(d, alpha)[0])
+    if method == "gd":
+        return (LR_RANGE_GD[0] / pi1, LR_RANGE_GD[1] / pi1)
+    unit = 1.0 if setting == "spectrum_only" else pi1
+    return (LR_RANGE_SIGN[0] * unit, LR_RANGE_SIGN[1] * unit)
+
+
+def protocol(S, eps, seed, method, criterion="persistent", fine=False, d=None, setting="paper",
+             alpha=ALPHA):
+    lr = lr_range(method, d, setting, alpha)
     return TuningProtocol(criterion=criterion, eps=eps, lr_range=lr,
                           points_per_decade=4 if fine else 2, resolution=1 / 16 if fine else 1 / 8,
                           tune_draws=S["tune_draws"], tune_runs=1, eval_draws=S["eval_draws"],
@@ -164,7 +186,7 @@ def measure(runner, S, seed, method, rule_name, *, eps=EPS, reading="persistent"
         fam = family(method, d, setting, alpha)
         budget_rule = "gd" if method == "gd" else rule_name
         steps = budget(budget_rule, d, eps)
-        proto = protocol(S, eps, seed, method, criterion or reading, fine)
+        proto = protocol(S, eps, seed, method, criterion or reading, fine, d, setting, alpha)
         t = tune_method(runner, fam, rule_name, rule(rule_name), proto, steps)
         res = runner.run(fam, t.optimizer, proto.evaluation_units(False), steps)
         T = np.stack([r.iterations_to(eps, persistent=reading == "persistent")[0] for r in res])[:, None]
@@ -218,9 +240,8 @@ def bigram_reduction(seed):
     W_star = np.stack([pi[rng.permutation(d)] for _ in range(d)])        # row j: pi_{k|j}
     H_full = np.repeat(pi, d)                                           # coordinate (j, k): pi_j
     full = simopt.quadratic(H_full, xstar=W_star.reshape(-1), x0=np.zeros(d * d))
-    red = {"gd": simopt.quadratic(pi, xstar=np.ones(d), x0=np.zeros(d)),
-           "sign": simopt.quadratic(np.ones(d), xstar=pi, x0=np.zeros(d))}
-    rules = {"gd": optim.sgd(1.0), "sign": optim.sign(0.01)}
+    red = {"gd": bigram_gd(d), "sign": simopt.quadratic(np.ones(d), xstar=pi, x0=np.zeros(d))}
+    rules = {"gd": optim.sgd(1.0 / float(pi[0])), "sign": optim.sign(0.01 * float(pi[0]))}
     diffs = {}
     for m, opt in rules.items():
         a = simopt.run(full, opt, REDUCTION_STEPS)
@@ -242,7 +263,7 @@ def main(argv=None) -> int:
                          "lr_range_gd": list(LR_RANGE_GD), "lr_range_sign": list(LR_RANGE_SIGN),
                          "seed": args.seed})
     rep.notes += [
-        "The bigram problem is run as two exact vector reductions (docstring): GD on quadratic(diag(pi), "
+        "The bigram problem is run as two exact vector reductions (docstring): GD on zipf_bigram (diag(pi), "
         "x* = 1), sign descent on quadratic(I, x* = pi); the identity claim checks the reduction.",
         "Paper [NF]: initialisation, eps, sign-descent schedule; chosen before any result and varied "
         "as protocol variants (module docstring).",
@@ -315,7 +336,7 @@ def main(argv=None) -> int:
               "law, W0 = 0) has the relative-error curves of the two vector reductions: GD that of "
               "quadratic(diag(pi), x* = 1), sign descent that of quadratic(I, x* = pi)",
               f"max over {REDUCTION_STEPS} steps of |relative-error difference| <= {REDUCTION_TOL:g} "
-              "for GD (lr 1/L) and sign descent (step 0.01)", diffs,
+              "for GD (lr 1/L) and sign descent (step 0.01 pi_1)", diffs,
               all(v <= REDUCTION_TOL for v in diffs.values()), kind="identity")
 
     rep.numbers["arms"] = {k: v[2] for k, v in arms.items()}

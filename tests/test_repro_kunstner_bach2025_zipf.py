@@ -69,6 +69,13 @@ def test_the_bigram_problem_reduces_to_the_two_vectors():
 
 def test_problem_draws_differ_only_by_the_documented_randomness():
     d = 64
+    pi = kb.zipf(d)
+    np.testing.assert_allclose(pi * np.arange(1, d + 1), pi[0])          # pi_k ∝ 1/k
+    assert pi.sum() == pytest.approx(1.0)
+    g0 = kb.family("gd", d)(0)                # GD runs on the library's bigram problem, noise removed
+    assert g0.describe()["constructor"] == "zipf_bigram" and g0.noise is None
+    np.testing.assert_array_equal(np.asarray(g0.diag), pi)
+    np.testing.assert_array_equal(g0.xstar, np.ones(d))
     a, b = kb.family("sign", d)(0), kb.family("sign", d)(1)
     np.testing.assert_array_equal(a.xstar, kb.zipf(d))
     np.testing.assert_array_equal(a.eigvals, np.ones(d))
