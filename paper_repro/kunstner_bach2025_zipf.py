@@ -15,9 +15,12 @@ its figures and its theorems' constants could not be read) -- [V] read, [S] from
 - [S] the loss L_d(W) = 1/(2n) ||X W - Y||_F^2 over W in R^{d x d} with one-hot X, Y splits into d
   sub-problems with Hessian Diag(pi) (Prop. 2.2); the conditional frequencies pi_{k|j} of the next
   token follow the same power law; the quantity studied is the relative error
-  (L_d(t) - L_d*) / (L_d(0) - L_d*).
-- [NF] the initialisation, the value of the "small relative error", the sign-descent step schedule,
-  and how the conditional frequencies of different previous tokens relate.
+  (L_d(t) - L_d*) / (L_d(0) - L_d*).  A summary of the body (themoonlight.io review) adds: from
+  W = 0 the distances to the solution are the conditional frequencies (Prop. 2.2), and both the
+  marginal and, up to a permutation rho_j per previous token, the conditional frequencies follow
+  pi_k ∝ k^-alpha (Assumption 2.3) -- the reduction below.
+- [NF] the value of the "small relative error", the sign-descent step schedule, and the paper's
+  step sizes.
 
 **The problem, exactly as the model defines it, in two vectors** (simopt's choice, exact under its
 assumptions).  With pi_{k|j} = pi_{sigma_j(k)} (row j of W* a permutation of the Zipf law; which
@@ -38,9 +41,10 @@ Settings chosen here [NF], fixed before any result was seen:
   problem with its one-hot sampling noise removed; the scale of pi does not change a relative error,
   and the step ranges are in units of 1/pi_1 for GD and pi_1 for sign descent); d = 2^8 .. 2^14 (quick: 2^6 .. 2^10), one arm per d.
 - **Problem draws** (the units of the intervals): a small random initialisation
-  x0 = 0.1 rms(x*) z, z ~ N(0, I) per draw -- "W0 = 0 up to small random noise"; 12 evaluation
-  draws (quick: 4) and 4 other tuning draws per d (quick: 2).  Variants: x0 = 0 exactly (the reduction's
-  setting: every draw identical), and Gaussian targets (GD: x* ~ N(0, I), sign: x*_k = pi_k z_k).
+  x0 = 0.1 rms(x*) z, z ~ N(0, I) per draw -- "W0 = 0 up to small random noise", so that the
+  intervals have units to resample; 12 evaluation draws (quick: 4) and 4 other tuning draws per d
+  (quick: 2).  Variants: x0 = 0 exactly (the summary's W = 0 [S]; every draw identical, a
+  zero-width interval), and Gaussian targets (GD: x* ~ N(0, I), sign: x*_k = pi_k z_k).
 - eps = 0.05 on the relative loss ("a small relative error"); variants eps = 0.01 and eps = 0.1.
 - **Steps**: each method at its tuned step by the persistent criterion (T = the iteration after which
   the relative loss stays <= eps through the budget), on simopt.claims' refined grid (<= 1/8 decade),
