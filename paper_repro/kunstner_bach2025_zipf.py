@@ -231,8 +231,11 @@ REASONS = {
                         "heavy coordinates decide the loss) is not decisive; full size has 12",
     "sign_sqrt_d": "the l-inf oracle step eta_t = ||g_t||_1 / U_inf (U_inf = d here) moves every "
                    "coordinate by the mean error, so the largest target needs ~d steps (slope ~1); "
-                   "first-hit tuning picks a step whose oscillation floor sits just below eps on the "
-                   "tuning draws, and on fresh draws it is censored at some d",
+                   "first-hit tuning picks a step with which the relative error dips below eps at the "
+                   "same t at every d (the largest targets reached) before the d - 1 small ones "
+                   "overshoot and raise it again (a transient: slope ~0); on a finer grid or with "
+                   "Gaussian targets the tuned step's oscillation floor can sit at eps on fresh draws, "
+                   "so some d settle only at the budget or never and the interval widens",
 }
 
 
