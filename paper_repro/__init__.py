@@ -24,6 +24,8 @@ EXTENSIONS = (
     "das2024_preconditioning",
     "muon_shampoo_matrix",
     "batch_size_gap",
+    "kunstner_bach2025_zipf",
+    "heavy_tails",
 )
 
 #: every reproduction, in the order ``simopt repro all`` runs them

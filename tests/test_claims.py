@@ -181,3 +181,25 @@ def test_progress_bar_is_off_by_default_and_shown_on_request(capsys):
     assert "engine calls" not in capsys.readouterr().err
     r = c.check(progress=True)
     assert "claim gd (engine calls)" in capsys.readouterr().err and r.verdict == "PASS"
+
+
+def test_from_samples_variant_may_measure_with_its_own_statistic():
+    """A variant given as (samples, description, statistic) is decided with that statistic and the
+    claim's thresholds: here a ratio of medians (primary) and of means (variant) of data whose
+    medians agree but whose means do not."""
+    a = np.array([1.0, 1.0, 1.0, 1.0, 100.0] * 4)
+    b = np.ones(20)
+    r = claims.from_samples("r", "a is not larger than b", {"a": a, "b": b},
+                            claims.log_ratio_of_medians("a", "b"), at_most=0.1,
+                            variants={"mean": ({"a": a, "b": b}, "means",
+                                               claims.log_ratio_of_means("a", "b"))},
+                            expected="FRAGILE")
+    assert r.verdict == "PASS" and r.variants["mean"]["verdict"] == "FAIL"
+    assert r.variants["mean"]["statistic"]["name"].startswith("log10(mean")
+    assert r.overall == "FRAGILE" and r.flips == ["mean"] and r.as_declared
+    with pytest.raises(TypeError, match="Statistic"):
+        claims.from_samples("r", "s", {"a": a, "b": b}, claims.log_ratio_of_medians("a", "b"),
+                            at_most=0.1, variants={"v": ({"a": a, "b": b}, "d", "not a statistic")})
+    with pytest.raises(ValueError, match="tuple of 4"):
+        claims.from_samples("r", "s", {"a": a, "b": b}, claims.log_ratio_of_medians("a", "b"),
+                            at_most=0.1, variants={"v": ({"a": a, "b": b}, "d", None, None)})

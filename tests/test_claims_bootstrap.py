@@ -142,3 +142,43 @@ def test_units_on_the_same_problem_draw_are_resampled_together():
     flat = bootstrap_interval({"a": x.reshape(1, -1)}, claims.mean("a"))
     assert clustered.high - clustered.low > 2 * (flat.high - flat.low)
     assert clustered.n_units == flat.n_units == 32
+
+
+@given(st.floats(-2.0, 2.0), st.floats(1e-3, 1e3), st.integers(2, 6))
+def test_log_slope_of_medians_recovers_a_power_law_exponent(b, c, n_arms):
+    """T = c d^b exactly at every d: the slope is b whatever the constant c, and the interval is
+    the point b (every resample sees the same medians)."""
+    ds = [2.0 ** (3 + 2 * k) for k in range(n_arms)]
+    xs = {f"d={d:g}": d for d in ds}
+    stat = claims.log_slope_of_medians(xs)
+    samples = {a: np.full((3, 2), c * d ** b) for a, d in xs.items()}
+    iv = bootstrap_interval(samples, stat, n_boot=50)
+    assert iv.value == pytest.approx(b, abs=1e-9)
+    assert iv.low == pytest.approx(b, abs=1e-9) and iv.high == pytest.approx(b, abs=1e-9)
+
+
+def test_log_slope_of_medians_is_the_least_squares_fit_and_bounds_censoring():
+    """Noisy medians: the slope equals numpy's least-squares fit of log10 median vs log10 d; a
+    censored arm above the mean log d can only raise the upper bound (and below it, lower the
+    lower bound), so the interval contains the completed data's interval."""
+    rng = np.random.default_rng(0)
+    ds = [16.0, 64.0, 256.0, 1024.0]
+    xs = {f"d={d:g}": d for d in ds}
+    T = {a: (d ** 0.5) * np.exp(0.1 * rng.standard_normal((6, 1))) for a, d in xs.items()}
+    stat = claims.log_slope_of_medians(xs)
+    fit = np.polyfit(np.log10(ds), [np.log10(np.median(T[a])) for a in xs], 1)[0]
+    assert bootstrap_interval(T, stat, n_boot=100).value == pytest.approx(fit, rel=1e-12)
+    for arm in ("d=16", "d=1024"):
+        budget = float(np.median(T[arm]))
+        cens = dict(T)
+        cens[arm] = Sample.censored(np.where(T[arm] > budget, np.inf, T[arm]), budget)
+        iv = bootstrap_interval(cens, stat, n_boot=200)
+        done = bootstrap_interval(T, stat, n_boot=200)
+        assert iv.low <= done.low and done.high <= iv.high
+        assert (iv.high == math.inf) == (arm == "d=1024") and (iv.low == -math.inf) == (arm == "d=16")
+    with pytest.raises(ValueError, match="two arms"):
+        claims.log_slope_of_medians({"a": 1.0})
+    with pytest.raises(ValueError, match="distinct"):
+        claims.log_slope_of_medians({"a": 4.0, "b": 4.0})
+    with pytest.raises(ValueError, match=r"xs\['b'\]"):
+        claims.log_slope_of_medians({"a": 4.0, "b": -1.0})

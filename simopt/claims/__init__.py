@@ -67,7 +67,7 @@ that ends above the target or diverged is never silently dropped.
 """
 from . import bootstrap, claim, outcome, protocol, report, variants, verdicts
 from .bootstrap import (Interval, Sample, Statistic, bootstrap_interval, difference_of_means, difference_of_medians,
-                        log_ratio_of_means, log_ratio_of_medians, mean, median)
+                        log_ratio_of_means, log_ratio_of_medians, log_slope_of_medians, mean, median)
 from .claim import Claim, from_samples
 from .outcome import KINDS, ClaimResult
 from .protocol import TunedMethod, TuningProtocol, Units, tune_method
@@ -79,6 +79,7 @@ __all__ = [
     "Claim", "ClaimResult", "TuningProtocol", "Units", "TunedMethod", "tune_method", "from_samples",
     "Report", "tally", "exit_code", "Variant", "Control", "variants", "Statistic", "Sample",
     "Interval", "bootstrap_interval", "median", "mean", "log_ratio_of_medians", "log_ratio_of_means",
+    "log_slope_of_medians",
     "difference_of_medians", "difference_of_means", "verdict", "overall_status", "VERDICTS",
     "STATUSES", "KINDS", "bootstrap", "claim", "outcome", "protocol", "report", "verdicts",
 ]

@@ -35,10 +35,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validate import as_float, check_bool, check_int, check_interval
+from .._validate import as_float, check_bool, check_int, check_interval, check_positive_scalar
 
 __all__ = ["Sample", "Statistic", "Interval", "bootstrap_interval", "median", "mean", "log_ratio_of_medians",
-           "log_ratio_of_means", "difference_of_medians", "difference_of_means"]
+           "log_ratio_of_means", "difference_of_medians", "difference_of_means", "log_slope_of_medians"]
 
 
 def _as_values(x, name):
@@ -178,6 +178,34 @@ def difference_of_means(a, b) -> Statistic:
     _distinct(a, b)
     return Statistic(f"mean {{m}}[{a}] - mean {{m}}[{b}]",
                      lambda v: _mean(v[a]) - _mean(v[b]), (a,), (b,))
+
+
+def log_slope_of_medians(xs) -> Statistic:
+    """The least-squares slope of log10(median[arm]) against log10(x) over the arms of ``xs``
+    (``{arm: x}``, at least two arms, distinct positive x): a scaling exponent, e.g. T(eps) ~ d^b
+    with one arm per dimension d gives b.
+
+    The slope is :math:`\\sum_i w_i \\log_{10} m_i` with :math:`w_i = (u_i - \\bar u)/\\sum_j (u_j -
+    \\bar u)^2`, :math:`u_i = \\log_{10} x_i` (ordinary least squares), so it is non-decreasing in the
+    arms with :math:`w_i \\ge 0` and non-increasing in the others, which makes the censoring bounds
+    of :func:`bootstrap_interval` valid.  A median that is 0 or inf gives an undefined (or infinite)
+    slope, never NaN in an interval."""
+    if not isinstance(xs, dict) or len(xs) < 2:
+        raise ValueError(f"xs: expected a dict arm -> x with at least two arms, got {xs!r}")
+    arms = list(xs)
+    u = np.array([math.log10(check_positive_scalar(xs[a], f"xs[{a!r}]")) for a in arms])
+    if len(set(u.tolist())) != len(u):
+        raise ValueError(f"xs: expected distinct x, got {xs!r}")
+    w = (u - u.mean()) / np.sum((u - u.mean()) ** 2)
+
+    def fn(v):
+        return sum(wi * np.log10(_median(v[a])) for a, wi in zip(arms, w))
+
+    inc = tuple(a for a, wi in zip(arms, w) if wi >= 0)
+    dec = tuple(a for a, wi in zip(arms, w) if wi < 0)
+    lo, hi = min(xs.values()), max(xs.values())
+    return Statistic(f"slope of log10 median {{m}} vs log10 x over {len(arms)} arms (x = {lo:g}..{hi:g})",
+                     fn, inc, dec)
 
 
 def _distinct(a, b):

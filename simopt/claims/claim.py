@@ -361,24 +361,34 @@ def from_samples(id, statement, samples, statistic, *, at_least=None, at_most=No
                  confidence=0.95, n_boot=2000, seed=0, paired=True, measured=None,
                  details=None) -> ClaimResult:
     """Decide a claim from unit values measured elsewhere: ``samples`` maps arm -> values (or a
-    :class:`Sample`), ``variants`` maps a variant's name -> its own samples (or ``(samples,
-    description)``).  Bootstrap, verdicts and statuses are those of :class:`Claim`."""
+    :class:`Sample`), ``variants`` maps a variant's name -> its own samples, ``(samples,
+    description)``, or ``(samples, description, statistic)`` for a variant that measures the claimed
+    quantity another way (e.g. a mean where the primary takes a median; same thresholds).
+    Bootstrap, verdicts and statuses are those of :class:`Claim`."""
     _check_mode(mode)
     lo, hi = check_threshold(at_least, at_most)
 
-    def decide(s):
-        iv = bootstrap_interval(s, statistic, confidence=confidence, n_boot=n_boot, seed=seed, paired=paired)
+    def decide(s, stat=statistic):
+        iv = bootstrap_interval(s, stat, confidence=confidence, n_boot=n_boot, seed=seed, paired=paired)
         return iv, verdict(iv.low, iv.high, lo, hi)
 
     iv, ver = decide(samples)
     rows = {}
     for name, vs in (variants or {}).items():
-        desc = ""
+        desc, vstat = "", statistic
         if isinstance(vs, tuple):
-            vs, desc = vs
-        viv, vver = decide(vs)
+            if len(vs) not in (2, 3):
+                raise ValueError(f"variants[{name!r}]: expected samples, (samples, description) or "
+                                 f"(samples, description, statistic), got a tuple of {len(vs)}")
+            vs, desc, vstat = vs if len(vs) == 3 else (*vs, statistic)
+            if not isinstance(vstat, Statistic):
+                raise TypeError(f"variants[{name!r}]: expected a simopt.claims Statistic as the third "
+                                f"element, got {type(vstat).__name__}")
+        viv, vver = decide(vs, vstat)
         rows[name] = {"description": desc, "verdict": vver, "value": viv.value,
                       "interval": [viv.low, viv.high], "value_bounds": [viv.value_low, viv.value_high]}
+        if vstat is not statistic:
+            rows[name]["statistic"] = vstat.to_dict()
     overall, flips = overall_status(ver, {n: r["verdict"] for n, r in rows.items()})
     exp = _check_expected(expected, "ROBUST" if rows else "HOLDS")[mode]
     text = criterion or (f"{statistic.describe()} {side_text(lo, hi)}; {confidence:.0%} "
