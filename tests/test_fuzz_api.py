@@ -319,9 +319,10 @@ def test_base_spec_is_valid():
                        st.floats(max_value=-1e-300), st.integers(max_value=-1)))
 def test_mutated_spec_number_is_refused_naming_its_key(leaf, value):
     """Every number of the base spec is positive-only (a size, a scale, a rate, an eigenvalue) or, for
-    seeds, momentum, rotation angle and heterogeneity, non-negative: a negative, non-finite, string, boolean or missing one must be refused, naming its key."""
+    seeds, momentum, rotation angle and heterogeneity, non-negative: a negative, non-finite, string,
+    boolean or missing one must be refused, naming its key."""
     path, old = leaf
-    if value == 0 and ("seeds" in path or path[-1] in ("momentum", "rotation", "heterogeneity")):
+    if value == 0 and ("seeds" in path or "heterogeneity" in path or path[-1] in ("momentum", "rotation")):
         return  # 0 is a valid seed / momentum / rotation angle / heterogeneity (identical blocks)
     if "x0" in path and isinstance(value, (int, float)) and not isinstance(value, bool) \
             and math.isfinite(value):
