@@ -19,6 +19,9 @@ SEED = (
 
 #: checks of the 2024-2026 theory that followed the seed papers (the second gallery)
 EXTENSIONS = (
+    "xie2025_linf",
+    "zhang_maes2025_rotation",
+    "das2024_preconditioning",
 )
 
 #: every reproduction, in the order ``simopt repro all`` runs them

@@ -7,7 +7,9 @@ the engine uses to pick its fast path:
 - ``"diagonal"``: ``H = diag(λ)`` (no rotation, or a rotation angle θ = 0);
 - ``"block"``: ``H = diag(H_1, …, H_B)`` with each ``H_b = R_b diag(λ_b) R_bᵀ`` rotated on its own
   (``block_diagonal(..., rotation="block")``, the block-diagonal Hessians of Zhang et al. 2024);
-- ``"dense"``: anything else (a Haar or partial rotation of the whole space).
+- ``"dense"``: anything else (a Haar or partial rotation of the whole space);
+- ``"kron"``: a matrix-shaped problem, ``H = A ⊗ B`` on the row-major ``vec(W)``
+  (:mod:`simopt.matrix_problems`, a subclass of :class:`Quadratic`).
 
 The parameter partition ``blocks`` (contiguous slices covering ``0..d``) is kept whatever the
 rotation: a rotated problem still has blocks, it is just no longer block-diagonal in them.
@@ -34,7 +36,8 @@ from ._validate import (as_float_array, check_bool, check_int, check_interval, c
 from .rotations import _check_sizes, _haar, _haar_so, _partial_from
 from .spectra import as_block_eigvals
 
-__all__ = ["Quadratic", "quadratic", "block_diagonal", "heterogeneous_blocks", "from_description"]
+__all__ = ["Quadratic", "quadratic", "block_diagonal", "heterogeneous_blocks", "rotated", "ROTATION_TYPES",
+           "from_description"]
 
 _KINDS = ("diagonal", "block", "dense")
 
@@ -67,7 +70,8 @@ def _jsonable(v):
     raise TypeError(f"cannot describe a value of type {type(v).__name__} as JSON")
 
 
-_NOISE_NAMES = ("gaussian", "correlated_gaussian", "hessian_aligned", "student_t")
+_NOISE_NAMES = ("gaussian", "correlated_gaussian", "hessian_aligned", "student_t", "sampled_gaussian",
+                "sampled_coordinates", "dataset")
 
 
 def _describe_noise(noise):
@@ -90,7 +94,7 @@ def _check_noise(noise):
         return None
     if not isinstance(noise, _noise_mod.Noise):
         raise TypeError(f"noise: expected None or a simopt.noise model (gaussian, hessian_aligned, "
-                        f"student_t), got {type(noise).__name__}")
+                        f"student_t, sampled_gaussian, ...), got {type(noise).__name__}")
     return noise
 
 
@@ -115,18 +119,18 @@ def _streams(seed: int):
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
 
 
-def _parse_rotation(rotation, allowed: tuple[str, ...]):
+def _parse_rotation(rotation, allowed: tuple[str, ...], name: str = "rotation"):
     """``rotation`` is one of the ``allowed`` strings or an angle θ ∈ [0, 1] (a real number)."""
     if isinstance(rotation, str):
         if rotation not in allowed:
-            raise ValueError(f"rotation: expected one of {', '.join(map(repr, allowed))} or an "
+            raise ValueError(f"{name}: expected one of {', '.join(map(repr, allowed))} or an "
                              f"angle in [0, 1], got {rotation!r}")
         return rotation
     if isinstance(rotation, bool) or not isinstance(rotation, (numbers.Real, np.floating,
                                                                np.integer)):
-        raise TypeError(f"rotation: expected one of {', '.join(map(repr, allowed))} or an angle "
+        raise TypeError(f"{name}: expected one of {', '.join(map(repr, allowed))} or an angle "
                         f"in [0, 1], got {type(rotation).__name__} ({rotation!r})")
-    return check_interval(rotation, "rotation", 0.0, 1.0, high_closed=True)
+    return check_interval(rotation, name, 0.0, 1.0, high_closed=True)
 
 
 def _check_partition(blocks, d: int) -> tuple[int, ...]:
@@ -153,18 +157,9 @@ class Quadratic:
         if kind not in _KINDS:
             raise ValueError(f"kind: expected one of {_KINDS}, got {kind!r}")
         self._kind = kind
-        self._sizes = tuple(int(s) for s in sizes)
         lam = _readonly(lam)
         self._lam = lam  # eigenvalues in column order of the rotation (coordinate order if diagonal)
-        d = lam.size
-        self._dim = d
-        starts = np.zeros(len(self._sizes) + 1, dtype=np.int64)
-        np.cumsum(self._sizes, out=starts[1:])
-        if starts[-1] != d:
-            raise ValueError(f"sizes: expected block sizes summing to {d}, got {starts[-1]}")
-        starts.setflags(write=False)
-        self._starts = starts
-        self._blocks = tuple(slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:]))
+        self._set_partition(sizes, lam.size)
         self._diag = None
         self._block_matrices = None
         self._H = None
@@ -186,6 +181,22 @@ class Quadratic:
                 if kind == "block" else (self._H,))
         if not all(np.all(np.isfinite(m)) for m in mats):
             raise ValueError("eigvals: H = R diag(eigvals) Rᵀ overflows (eigenvalues too large)")
+        self._set_points(x0, xstar, noise, seed, description)
+
+    def _set_partition(self, sizes, d: int) -> None:
+        """The dimension and the parameter partition (block sizes summing to ``d``)."""
+        self._dim = d
+        self._sizes = tuple(int(s) for s in sizes)
+        starts = np.zeros(len(self._sizes) + 1, dtype=np.int64)
+        np.cumsum(self._sizes, out=starts[1:])
+        if starts[-1] != d:
+            raise ValueError(f"sizes: expected block sizes summing to {d}, got {starts[-1]}")
+        starts.setflags(write=False)
+        self._starts = starts
+        self._blocks = tuple(slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:]))
+
+    def _set_points(self, x0, xstar, noise, seed, description) -> None:
+        """Start, minimiser, noise and description (once the Hessian is known: checks f(x0))."""
         self._x0 = _readonly(x0)
         self._xstar = _readonly(xstar)
         self._noise = noise
@@ -215,7 +226,8 @@ class Quadratic:
     # ----------------------------------------------------------------- structure
     @property
     def kind(self) -> str:
-        """``"diagonal"``, ``"block"`` (block-diagonal, rotated blocks) or ``"dense"``."""
+        """``"diagonal"``, ``"block"`` (block-diagonal, rotated blocks), ``"dense"``, or ``"kron"``
+        (a matrix problem, :func:`simopt.matrix_quadratic`: ``H = A ⊗ B``)."""
         return self._kind
 
     @property
@@ -677,19 +689,109 @@ def heterogeneous_blocks(n_blocks, block_size, heterogeneity, condition_number=5
     return _block_problem(spectra, rotation, noise, seed, x0, xstar, description_of, within_blocks)
 
 
+#: the rotation types of :func:`rotated` (besides an angle θ ∈ [0, 1])
+ROTATION_TYPES = ("eigenbasis", "block", "global")
+_KEEP = object()
+
+
+def _full_rotation(problem) -> np.ndarray:
+    """The orthogonal R of a problem's construction, H = R diag(lam) Rᵀ (lam in column order)."""
+    if problem.kind == "diagonal":
+        return np.eye(problem.dim)
+    if problem.kind == "block":
+        return _block_diag_matrix(problem._rot)
+    return np.asarray(problem._rot)
+
+
+@single_threaded
+def rotated(base, rotation, seed=0, noise=_KEEP, x0=None) -> Quadratic:
+    """The problem ``base`` seen in rotated coordinates: f'(x) = f(Sᵀx) for an orthogonal S, so
+    ``H' = S H Sᵀ``, ``x*' = S x*`` and, by default, ``x0' = S x0`` (the same loss at the start).
+
+    ``rotation`` (S):
+
+    - ``"eigenbasis"``: the rotation *to* the Hessian's eigenbasis, S = Rᵀ for the construction
+      H = R diag(λ) Rᵀ, so H' = diag(λ) (kind ``"diagonal"``).  For a block-diagonal ``base``,
+      R = diag(R_1, …, R_B) and each block goes to its own eigenbasis, so the eigenvalues stay in
+      their blocks (block b of H' has exactly the spectrum of H_bb);
+    - ``"block"``: S = diag(S_1, …, S_B), independent Haar rotations of the base's blocks
+      (``rotations.haar_blocks``): coordinates mix within blocks only; H' stays block-diagonal
+      when H is;
+    - ``"global"``: S Haar on O(d) (``rotations.haar``);
+    - θ ∈ [0, 1]: S = ``rotations.partial(d, θ)``, a geodesic from the identity (θ = 0: H' = H) to a
+      Haar rotation (θ = 1).
+
+    These are the rotation types of Zhang, Maes et al. (2025, arXiv 2410.19964: none, within-block,
+    global random) with the eigenbasis as the structured end, and the rotation path of Xie,
+    Mohamadi & Li (2025, arXiv 2410.08198).  A rotation-equivariant rule (GD, SGD with momentum)
+    follows the rotated trajectory exactly, x'_t = S x_t; a coordinate-wise one (Adam, sign
+    descent) does not.  The draws come from ``seed`` (child 0 of ``SeedSequence(seed)``), so
+    the same (base, rotation, seed) gives the same problem, and θ values of one seed lie on one
+    path.  The parameter partition is the base's.  ``noise``: the base's model unless given
+    (``None`` for none); ``x0``: the rotated start ``S x0`` unless given.
+    """
+    if not isinstance(base, Quadratic):
+        raise TypeError(f"base: expected a simopt problem (Quadratic), got {type(base).__name__}")
+    rot_arg = _parse_rotation(rotation, ROTATION_TYPES)
+    seed = _check_seed(seed)
+    noise = base.noise if noise is _KEEP else _check_noise(noise)
+    d, lam = base.dim, np.asarray(base._lam)
+    sizes = base.block_sizes
+    gen = _streams(seed)[0]
+    if rot_arg == "eigenbasis":
+        R = _full_rotation(base)
+        kind, rot, S = "diagonal", None, R.T
+    elif rot_arg == "block":
+        check_size(sum(n * n for n in sizes), "base", "the blocks' rotations")
+        blocks = [_haar(n, gen) for n in sizes]
+        if base.kind == "diagonal":
+            kind, rot = "block", blocks
+        elif base.kind == "block":
+            kind, rot = "block", [sb @ rb for sb, rb in zip(blocks, base._rot)]
+        else:
+            kind, rot = "dense", _block_diag_matrix(blocks) @ np.asarray(base._rot)
+        S = _block_diag_matrix(blocks)
+    else:
+        check_size(d * d, "base", f"a {d} x {d} rotation")
+        S = _haar(d, gen) if rot_arg == "global" else _partial_from(_haar_so(d, gen), rot_arg)
+        kind, rot = "dense", S @ _full_rotation(base)
+    if x0 is None:
+        x0 = S @ base.x0
+    else:
+        x0 = as_float_array(x0, "x0", shape=(d,))
+    desc = _description("rotated", base=base.describe(), rotation=rot_arg, seed=seed,
+                        noise=_describe_noise(noise), x0=None)
+    desc["args"]["base"].pop("kind", None)
+    desc["args"]["base"].pop("dim", None)
+    return Quadratic(kind=kind, sizes=sizes, lam=lam, rot=rot, x0=x0, xstar=S @ base.xstar,
+                     noise=noise, seed=seed, description=desc)
+
+
 _CONSTRUCTORS = {"quadratic": quadratic, "block_diagonal": block_diagonal,
-                 "heterogeneous_blocks": heterogeneous_blocks}
+                 "heterogeneous_blocks": heterogeneous_blocks, "rotated": rotated}
 
 
 def from_description(description) -> Quadratic:
-    """Rebuild a problem from ``Quadratic.describe()`` (e.g. as stored by a sweep)."""
+    """Rebuild a problem from ``Quadratic.describe()`` (e.g. as stored by a sweep), the data problems of
+    ``simopt.data_problems`` included."""
     if not isinstance(description, dict):
         raise TypeError(f"description: expected a dict from Quadratic.describe(), "
                         f"got {type(description).__name__}")
+    from .matrix_problems import matrix_quadratic
+    from .data_problems import CONSTRUCTORS as data_constructors
+    constructors = {**_CONSTRUCTORS, "matrix_quadratic": matrix_quadratic}
     name = description.get("constructor")
-    if name not in _CONSTRUCTORS:
+    if name not in constructors and name not in data_constructors:
         raise ValueError(f"description: unknown constructor {name!r}; expected one of "
-                         f"{sorted(_CONSTRUCTORS)}")
+                         f"{sorted(constructors) + sorted(data_constructors)}")
     args = dict(description.get("args", {}))
+    if name in data_constructors:
+        # a data problem's noise is its sampler; "noise" is in its description only after with_noise
+        has_noise = "noise" in args
+        noise = _noise_from_description(args.pop("noise", None))
+        problem = data_constructors[name](**args)
+        return problem.with_noise(noise) if has_noise else problem
     args["noise"] = _noise_from_description(args.get("noise"))
-    return _CONSTRUCTORS[name](**args)
+    if name == "rotated":
+        args["base"] = from_description(args.get("base"))
+    return constructors[name](**args)

@@ -256,7 +256,9 @@ def test_repro_runs_from_any_directory(tmp_path):
     p = subprocess.run([sys.executable, "-m", "simopt.cli", "repro", "list"], cwd=tmp_path,
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
-    assert "zhang2024_quadratic" in p.stdout and len(p.stdout.splitlines()) == 7
+    from simopt.paper_repro import REPRODUCTIONS
+    listed = [line.split()[0] for line in p.stdout.splitlines() if line.strip()]
+    assert listed == list(REPRODUCTIONS)
     p = subprocess.run([sys.executable, "-c", "import paper_repro"], cwd=tmp_path,
                        capture_output=True, text=True, timeout=60)
     assert p.returncode != 0 and "No module named 'paper_repro'" in p.stderr

@@ -19,13 +19,15 @@ from hypothesis import strategies as st
 
 import simopt
 from simopt import noise, rotations, schedules, spectra, sweep
-from simopt.theory import bounds, expectations, metrics
+from simopt.theory import bounds, expectations, metrics, sampled
 
 D = 4
 PB = simopt.heterogeneous_blocks(2, 2, 0.5, condition_number=10.0, seed=0)  # block kind, d = 4
 PN = simopt.quadratic([0.5, 1.0, 2.0, 4.0], rotation=0.5, seed=1, noise=noise.gaussian(0.1))
 X1 = np.linspace(-1.0, 1.0, D)
 XB = np.stack([X1, 2 * X1])
+PS = simopt.gaussian_features([0.5, 1.0, 2.0, 4.0], "haar", label_noise=0.3, batch_size=2, seed=1)
+XD = np.vstack([np.eye(D), np.eye(D)[::-1] + 0.5])     # a (8, 4) dataset of full column rank
 
 
 def _int(v):
@@ -127,9 +129,23 @@ ENTRIES = [
     E(PN.hvp, {"U": "point"}, U=XB),
     E(PN.with_x0, {"x0": "point1"}, x0=X1),
     # noise
-    E(noise.gaussian, {"scale": "noise_scale"}, scale=0.1),
-    E(noise.hessian_aligned, {"scale": "pos_real"}, scale=0.1),
-    E(noise.student_t, {"scale": "noise_scale", "df": "pos_real"}, scale=0.1, df=3.0),
+    E(noise.gaussian, {"scale": "noise_scale", "batch_size": "pos_int"}, scale=0.1, batch_size=1),
+    E(noise.hessian_aligned, {"scale": "pos_real", "batch_size": "pos_int"}, scale=0.1, batch_size=1),
+    E(noise.student_t, {"scale": "noise_scale", "df": "pos_real", "batch_size": "pos_int"}, scale=0.1,
+      df=3.0, batch_size=1),
+    *[E(f, {"batch_size": "pos_int", "label_noise": "nonneg_real"}, batch_size=2, label_noise=0.1)
+      for f in (noise.sampled_gaussian, noise.sampled_coordinates)],
+    E(PS.noise.covariance, {"problem": "problem", "x": "point1"}, problem=PS, x=X1),
+    # data problems
+    E(simopt.least_squares, {"y": lambda v: (a := _array(v, 1)) is not None and a.shape == (2 * D,),
+                             "batch_size": "pos_int", "x0": "opt_point1"},
+      X=XD, y=np.arange(2.0 * D), batch_size=1, x0=None),
+    E(simopt.gaussian_features, {"cov_eigvals": "pos_array", "label_noise": "nonneg_real",
+                                 "batch_size": "pos_int", "seed": "nonneg_int",
+                                 "n_samples": lambda v: v is None or (_int(v) and v >= D)},
+      cov_eigvals=[0.5, 1.0, 2.0, 4.0], n_samples=None, label_noise=0.1, batch_size=1, seed=0),
+    E(simopt.zipf_bigram, {"d": "pos_int", "alpha": "nonneg_real", "batch_size": "pos_int",
+                           "label_noise": "nonneg_real"}, d=D, alpha=1.0, batch_size=1, label_noise=0.0),
     # schedules
     E(schedules.constant, {"lr": "pos_real"}, lr=0.1),
     E(schedules.step, {"lr": "pos_real", "step_size": "pos_int", "gamma": "pos_real"}, lr=0.1,
@@ -190,6 +206,10 @@ ENTRIES = [
                                        "x0": "opt_point1", "record_every": "pos_int"},
       problem=PN, lr=0.1, steps=5, x0=None, record_every=1),
     E(expectations.sgd_stationary_loss, {"problem": "problem", "lr": "pos_real"}, problem=PN, lr=0.1),
+    E(sampled.sgd_expected_loss_sampled, {"problem": "problem", "lr": "pos_real", "steps": "nonneg_int",
+                                          "x0": "opt_point1", "record_every": "pos_int"},
+      problem=PS, lr=0.1, steps=5, x0=None, record_every=1),
+    E(sampled.sgd_stationary_loss_sampled, {"problem": "problem", "lr": "pos_real"}, problem=PS, lr=0.1),
     E(expectations.momentum_expected_loss, {"problem": "problem", "lr": "pos_real",
                                             "steps": "nonneg_int", "x0": "opt_point1",
                                             "nesterov": "bool", "record_every": "pos_int"},

@@ -17,7 +17,8 @@ A spec is a plain mapping (a TOML file read with :mod:`tomllib`, or a Python ``d
     type = "heterogeneous_blocks"            # quadratic | block_diagonal | heterogeneous_blocks
     n_blocks = 4
     block_size = 5
-    noise = {type = "gaussian", scale = 0.1} # gaussian | hessian_aligned | student_t
+    noise = {type = "gaussian", scale = 0.1} # gaussian | hessian_aligned | student_t | sampled_gaussian
+                                             # | sampled_coordinates; batch_size = B on any of them
     grid = {heterogeneity = [0.0, 0.5, 1.0]}
 
     [[optimizers]]
@@ -81,7 +82,7 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 PROBLEM_TYPES = ("quadratic", "block_diagonal", "heterogeneous_blocks")
-NOISE_TYPES = ("gaussian", "hessian_aligned", "student_t")
+NOISE_TYPES = ("gaussian", "hessian_aligned", "student_t", "sampled_gaussian", "sampled_coordinates")
 RECORDABLE = ("x", "sharpness", "block_grad_norms")
 SCHEDULE_TYPES = ("constant", "step", "inverse_sqrt", "cosine")
 EPS_METRICS = ("loss", "grad_norm")
@@ -145,7 +146,7 @@ def _canon(obj, where="value"):
 
 #: keys whose numbers are integers (sizes, counts, seeds); every other number in a problem or
 #: optimizer table is a real-valued parameter and is stored as a float
-_INT_KEYS = frozenset({"d", "seed", "n_blocks", "block_size", "blocks", "step_size", "total"})
+_INT_KEYS = frozenset({"d", "seed", "n_blocks", "block_size", "blocks", "step_size", "total", "batch_size"})
 
 
 def _reals(obj, key=None):
@@ -555,6 +556,11 @@ def _check_problem_point(p: dict, where: str, shown: str):
         if isinstance(scale, np.ndarray) and scale.shape != (d,):
             raise SpecError(f"{where}.noise.scale: expected a number or {d} values (the problem's "
                             f"dimension), got {scale.size}{suffix}")
+        rot = p.get("rotation", "none" if typ == "quadratic" else "block")
+        if p["noise"].get("type") == "sampled_coordinates" and (rot not in ("none", 0, 0.0)
+                                                               or p.get("within_blocks")):
+            raise SpecError(f"{where}.noise: sampled_coordinates needs a diagonal problem (rotation = "
+                            f"\"none\"), got rotation {rot!r}{suffix}")
     for k in ("x0", "xstar"):
         if p.get(k) is not None:
             guard(k, lambda: as_float_array(p[k], k, shape=(d,)))

@@ -1,7 +1,8 @@
 """Exact expectations for stochastic methods on a quadratic (theory_notes.md §3F–G, §4).
 
-The stochastic gradient is g̃ = g + ξ with E ξ = 0 and a *constant* covariance Cov ξ = C (every model
-in ``simopt.noise``; ``noise.covariance(problem)`` gives C exactly).  Everything here is a closed form or
+The stochastic gradient is g̃ = g + ξ with E ξ = 0 and a *constant* covariance Cov ξ = C (the additive
+models of ``simopt.noise``; ``noise.covariance(problem)`` gives C exactly; sampled-data noise, whose
+covariance depends on the iterate, has its own exact SGD moments in :mod:`simopt.theory.sampled`).  Everything here is a closed form or
 an exact finite linear recursion — no sampling — so the engine's Monte Carlo mean can be held to it
 within its standard error.
 """
@@ -32,6 +33,7 @@ def noise_covariance(problem, cov=None) -> np.ndarray:
         cov = problem.noise
         if cov is None:
             return np.zeros((d, d))
+    _refuse_state_dependent(cov)
     if hasattr(cov, "covariance"):
         C = np.asarray(cov.covariance(problem), dtype=np.float64)
     else:
@@ -50,12 +52,21 @@ def noise_covariance(problem, cov=None) -> np.ndarray:
     return C
 
 
+def _refuse_state_dependent(model):
+    if getattr(model, "state_dependent", False):
+        raise ValueError(f"noise: {model!r} is sampled-data noise, whose covariance depends on the "
+                         f"iterate (noise.covariance(problem, x)); these results need a constant "
+                         f"covariance -- SGD's exact moments under it are "
+                         f"simopt.theory.sgd_expected_loss_sampled")
+
+
 def _noise_variances_diagonal(problem, cov):
     """diag(C) without forming C, for a diagonal problem (its eigenbasis is the coordinate basis):
     O(d) or O(d^2) instead of the O(d^3) rotation, so NQM-sized problems (d = 1e4) stay cheap."""
     model = problem.noise if cov is None else cov
     if model is None:
         return np.zeros(problem.dim)
+    _refuse_state_dependent(model)
     how, a = model.factor(problem)
     v = model.base_variance()
     if how == "scale":
@@ -237,6 +248,7 @@ def _sigma_arg(problem, sigma):
         nz = problem.noise
         if nz is None:
             raise ValueError("sigma: the problem has no noise; pass sigma (per-coordinate std)")
+        _refuse_state_dependent(nz)
         if getattr(nz, "distribution", "normal") != "normal":
             raise ValueError("sigma: the SSD expectation needs Gaussian noise; the problem's noise is "
                              f"{nz!r}")

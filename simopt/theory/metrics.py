@@ -16,7 +16,10 @@ Paper mechanisms (seed_math.md):
   block norms G_b, h_G = max G_b / min G_b and the coefficient of variation, and the weighted block
   smoothness constants L_G(x), L_P that appear in the bounds proved in theory_notes.md §2B–D;
 - block-spectrum heterogeneity and the preconditioned condition number κ̃: Zhang et al. (2024),
-  "Why Transformers Need Adam: A Hessian Perspective" (the paper's exact JS estimator is [NF]).
+  "Why Transformers Need Adam: A Hessian Perspective" (the paper's exact JS estimator is [NF]);
+- ℓ∞ geometry: ‖H‖_{1,1} = Σ_ij |H_ij| and its blockwise version, the constants of Xie, Mohamadi &
+  Li (2025), "Adam Exploits ℓ∞-geometry of Loss Landscape via Coordinate-wise Adaptivity", and the
+  block coupling strength ‖H − blockdiag(H)‖_F / ‖H‖_F.
 """
 from __future__ import annotations
 
@@ -34,7 +37,8 @@ __all__ = [
     "parameter_weighted_smoothness", "gradient_density", "linf_smoothness", "linf_strong_convexity",
     "condition_numbers", "decrease_ratio_sign_vs_gd", "adam_preconditioned_eigvals",
     "adam_preconditioned_condition_number", "block_spectrum_js", "trajectory_metrics",
-    "along", "JS_BANDWIDTH", "JS_GRID_POINTS",
+    "along", "JS_BANDWIDTH", "JS_GRID_POINTS", "hessian_l11", "hessian_block_l11",
+    "blockwise_smoothness", "block_coupling",
 ]
 
 #: Gaussian kernel bandwidth of the block-spectrum JS estimator, as a fraction of the global spread
@@ -57,11 +61,14 @@ def _points(problem, X, name="x"):
 
 @takes_problem
 def hess_apply(problem, U) -> np.ndarray:
-    """``H u`` for ``u`` of shape ``(..., d)``, using the problem's structure (diagonal, per block or
-    dense) so that no cancellation across blocks enters."""
+    """``H u`` for ``u`` of shape ``(..., d)``, using the problem's structure (diagonal, per block,
+    Kronecker ``vec(A U B)`` for a matrix problem, or dense) so that no cancellation across blocks
+    enters."""
     U = _points(problem, U, "u")
     if problem.kind == "diagonal":
         return U * problem.diag
+    if problem.kind == "kron":
+        return problem.hvp(U.reshape(-1, problem.dim)).reshape(U.shape)
     if problem.kind == "block":
         out = np.empty_like(U)
         for sl, Hb in zip(problem.blocks, problem.block_matrices):
@@ -348,6 +355,107 @@ def block_spectrum_js(spectra, bandwidth: float = JS_BANDWIDTH,
         return 0.0
     vals = [_js_distance(dens[i], dens[j]) for i, j in itertools.combinations(range(B), 2)]
     return float(np.mean(vals))
+
+
+# ------------------------------------------------------------------------------------------------
+# ℓ∞ geometry (Xie, Mohamadi & Li 2025) and block coupling
+def _partition(problem, blocks):
+    """Block boundaries [0, s_1, ..., d]: the problem's partition, or ``blocks`` (sizes summing to d)."""
+    if blocks is None:
+        return [int(b) for b in problem.block_starts]
+    from ..rotations import _check_sizes
+    sizes = _check_sizes(blocks, "blocks")
+    if sum(sizes) != problem.dim:
+        raise ValueError(f"blocks: expected block sizes summing to the dimension {problem.dim}, got "
+                         f"sizes summing to {sum(sizes)}")
+    return [0] + [int(v) for v in np.cumsum(sizes)]
+
+
+def _diag_blocks(problem, bounds):
+    """The diagonal blocks H_bb of the partition ``bounds`` (exact, from the problem's structure)."""
+    if problem.kind == "diagonal":
+        d = problem.diag
+        return [np.diag(d[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    if problem.kind == "block" and bounds == [int(b) for b in problem.block_starts]:
+        return list(problem.block_matrices)
+    H = problem.hessian()
+    return [H[a:b, a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+@takes_problem
+def hessian_l11(problem) -> float:
+    """‖H‖_{1,1} = Σ_ij |H_ij|: the ℓ∞-smoothness constant of a quadratic in Xie, Mohamadi & Li
+    (2025), whose Adam(β1 = 0) rate is governed by it (|sᵀHt| <= ‖H‖_{1,1} ‖s‖∞ ‖t‖∞).
+    tr H <= ‖H‖_{1,1} <= min(d ‖H‖_F, d^{3/2} λ_max) (Cauchy–Schwarz), with tr H exactly when H is
+    diagonal: the axis-aligned eigenbasis is the smallest value over all rotations.  Not rotation
+    invariant -- the geometry Adam sees and SGD does not."""
+    if problem.kind == "diagonal":
+        return float(np.abs(problem.diag).sum())
+    if problem.kind == "block":
+        return float(sum(np.abs(h).sum() for h in problem.block_matrices))
+    return float(np.abs(problem.hessian()).sum())
+
+
+@takes_problem
+def hessian_block_l11(problem, blocks=None) -> float:
+    """Σ_b ‖H_bb‖_{1,1}: the (1,1)-norm of the block-diagonal part of H (partition ``blocks``, default
+    the problem's).  Equals :func:`hessian_l11` when H is block-diagonal in the partition."""
+    bounds = _partition(problem, blocks)
+    return float(sum(np.abs(h).sum() for h in _diag_blocks(problem, bounds)))
+
+
+@takes_problem
+def blockwise_smoothness(problem, blocks=None) -> float:
+    """Σ_{b,b'} sqrt(d_b d_b') ‖H_{bb'}‖₂ over the partition ``blocks`` (default the problem's;
+    ‖·‖₂ = spectral norm of the block H_{bb'}): the blockwise ℓ∞-smoothness constant that Xie,
+    Mohamadi & Li (2025) give for blockwise Adam (one second moment per block, v_b from
+    ‖g_b‖²/d_b, as :func:`simopt.optim.blockwise_adam`), for a quadratic, in the norm
+    ‖x‖_Φ = max_b ‖x_b‖₂/sqrt(d_b) (the exact equation number is [NF] here: the definition is
+    as recalled from their blockwise section, not re-read).  Two ends of the family:
+
+    - blocks of size 1 (Adam): Σ_ij |H_ij| = :func:`hessian_l11`;
+    - one block (AdaSGD, one adaptive scalar): d·λ_max(H), rotation invariant.
+
+    Invariant under block-diagonal rotations diag(R_1, …, R_B) of the same partition (each block
+    H_{bb'} → R_b H_{bb'} R_{b'}ᵀ keeps its spectral norm): blockwise Adam's geometry, which
+    within-block rotations leave unchanged."""
+    bounds = _partition(problem, blocks)
+    sizes = np.diff(bounds).astype(np.float64)
+    if np.all(sizes == 1):
+        return hessian_l11(problem)
+    if problem.kind == "diagonal":
+        d = problem.diag
+        return float(sum(sizes[b] * np.abs(d[a:e]).max()
+                         for b, (a, e) in enumerate(zip(bounds[:-1], bounds[1:]))))
+    if problem.kind == "block" and bounds == [int(b) for b in problem.block_starts]:
+        return float(np.dot(sizes, problem.block_L))
+    H = problem.hessian()
+    total = 0.0
+    with np.errstate(all="ignore"):
+        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+            for j, (c, e) in enumerate(zip(bounds[:-1], bounds[1:])):
+                blk = H[a:b, c:e]
+                nrm = float(np.abs(blk).max()) if blk.size == 1 else float(np.linalg.norm(blk, 2))
+                total += math.sqrt(sizes[i] * sizes[j]) * nrm
+    return float(total)
+
+
+@takes_problem
+def block_coupling(problem, blocks=None) -> float:
+    """Block coupling strength c = ‖H − blockdiag(H)‖_F / ‖H‖_F ∈ [0, 1) over the partition
+    ``blocks`` (default the problem's): the share (in Frobenius norm) of the Hessian outside its
+    diagonal blocks.  0 exactly for a block-diagonal H; invariant under block-diagonal rotations of
+    the same partition (they keep every block's Frobenius norm).  simopt's definition, after the off-diagonal / diagonal block
+    magnitude ratio of Dong et al. (2025, arXiv 2505.02809; their exact normalisation is [NF]):
+    c² = r²/(1 + r²) with r = ‖off-diagonal blocks‖_F / ‖diagonal blocks‖_F."""
+    bounds = _partition(problem, blocks)
+    if problem.kind == "diagonal" or (problem.kind == "block"
+                                      and bounds == [int(b) for b in problem.block_starts]):
+        return 0.0
+    H = problem.hessian()
+    tot = float(np.sum(H * H))
+    diag = sum(float(np.sum(h * h)) for h in _diag_blocks(problem, bounds))
+    return float(math.sqrt(max(tot - diag, 0.0) / tot))
 
 
 # ------------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
-r"""SOAP with one-sided preconditioning of a vector (Vyas et al. 2024, "SOAP: Improving and Stabilizing
-Shampoo using Adam", arXiv 2409.11321, Algorithm 1 with a 1-d parameter; the official nikhilvyas/SOAP
-``soap.py`` with ``precondition_1d=True``): Adam run in the eigenbasis of an EMA of the gradients' outer
-products, a basis it learns from the gradients.
+r"""SOAP (Vyas et al. 2024, "SOAP: Improving and Stabilizing Shampoo using Adam", arXiv 2409.11321,
+Algorithm 1; the official nikhilvyas/SOAP ``soap.py``): Adam run in the eigenbasis of an EMA of the
+gradients' outer products, a basis it learns from the gradients -- for a vector as the official code
+with ``precondition_1d=True`` (below), for a matrix parameter in its 2-d form (further below).
 
 With :math:`\beta_s` = ``shampoo_beta`` (default: :math:`\beta_2`, as the official code), f =
 ``precondition_frequency`` and s = t - 1 the number of parameter updates so far:
@@ -42,6 +42,23 @@ lr = 3e-3 is a network's; ``lr`` is required here, as for every simopt rule).  `
 step in float32, so it agrees with this rule only until the first refresh (its parity test);
 heavyball's SOAP changes the algorithm (debiased preconditioner beta, a refresh schedule).
 
+**On a matrix problem** (``rows, cols = m, n``, both > 1) the rule is the official 2-d form: two
+statistics :math:`L = \mathrm{EMA}_{\beta_s}(G G^\top)` (m x m) and :math:`R = \mathrm{EMA}_{\beta_s}(G^\top
+G)` (n x n), their bases :math:`Q_L, Q_R` set as above at t = 1, and Adam on :math:`G' = Q_L^\top G Q_R`,
+
+.. math::
+    M = \beta_1 M + (1-\beta_1) G',\quad V = \beta_2 V + (1-\beta_2)\,G'^2,\quad
+    W_{t+1} = W_t - \eta_t\,\frac{\sqrt{1-\beta_2^s}}{1-\beta_1^s}\;
+    Q_L\,\frac{M}{\sqrt V + \epsilon}\,Q_R^\top,
+
+each basis refreshed every f updates by the same QR step with V's rows (for :math:`Q_L`) and columns
+(for :math:`Q_R`) permuted, and :math:`M \leftarrow Q_{L,\mathrm{new}}^\top (Q_L M Q_R^\top)
+Q_{R,\mathrm{new}}` (the official ``project``/``project_back`` with its tensordots).  A 1 x n or
+m x 1 parameter gets the 1-d form above: there the official 2-d form has a 1 x 1 statistic whose basis
+is [1] (LAPACK's QR of a 1 x 1 matrix is Q = 1), so it is the same algorithm.  The 2-d statistics are
+stored in the d x d slots ``GG`` and ``Q`` (:math:`L, R` and :math:`Q_L, Q_R` packed, m² + n² <= d²
+floats used: the rule protocol sizes state in d, not m and n).
+
 Rotation-equivariant up to eigenvector signs and ties: on :math:`RHR^\top` the statistics are
 :math:`R\,GG\,R^\top`, their eigenvectors :math:`RQ` (up to signs, which Adam in the rotated basis does not
 see) and QR commutes with R -- as long as the eigen/QR problems have no ties.  :math:`GG_1` has rank 1,
@@ -54,6 +71,7 @@ there only to about 1e-9.)
 import math
 
 import numpy as np
+from numba import njit
 
 from ..rule import Hyper, RuleDef
 
@@ -62,19 +80,98 @@ __all__ = ["soap"]
 _RIDGE = 1e-30   # added to GG before the first eigendecomposition, as the official code
 
 
-def step(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition_frequency, correct_bias):
+@njit(cache=True, error_model="numpy")
+def _eigvecs_descending(S, Q):
+    """Q = eigenvectors of S + 1e-30 I, columns by decreasing eigenvalue (the official first basis)."""
+    k = S.shape[0]
+    A = S.copy()
+    for i in range(k):
+        A[i, i] += _RIDGE
+    _, V = np.linalg.eigh(A)
+    for j in range(k):
+        for i in range(k):
+            Q[i, j] = V[i, k - 1 - j]
+
+
+@njit(cache=True, error_model="numpy")
+def _qr_refresh(S, Q):
+    """One power-iteration step of the official ``get_orthogonal_matrix_QR``: (qr(S Q[:, order]), order)
+    with the columns ordered by diag(Q^T S Q) decreasing (a stable sort)."""
+    k = S.shape[0]
+    Q = np.ascontiguousarray(Q)
+    PQ = np.dot(np.ascontiguousarray(S), Q)
+    est = np.empty(k)
+    for j in range(k):
+        e = 0.0
+        for i in range(k):
+            e += Q[i, j] * PQ[i, j]
+        est[j] = -e
+    order = np.argsort(est, kind="mergesort")
+    Qn, _ = np.linalg.qr(np.ascontiguousarray(PQ[:, order]))
+    return Qn, order
+
+
+@njit(cache=True, error_model="numpy")
+def _ema_outer(S, G, beta, left):
+    """S = beta S + (1 - beta) G G^T (left) or G^T G."""
+    P = np.dot(G, np.ascontiguousarray(G.T)) if left else np.dot(np.ascontiguousarray(G.T), G)
+    for i in range(S.shape[0]):
+        for j in range(S.shape[1]):
+            S[i, j] = beta * S[i, j] + (1.0 - beta) * P[i, j]
+
+
+@njit(cache=True, error_model="numpy")
+def _step_2d(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition_frequency,
+             correct_bias, rows, cols):
+    a, b = rows * rows, rows * rows + cols * cols
+    flat_gg, flat_q = GG.reshape(GG.size), Q.reshape(Q.size)
+    L, R = flat_gg[:a].reshape((rows, rows)), flat_gg[a:b].reshape((cols, cols))
+    QL, QR = flat_q[:a].reshape((rows, rows)), flat_q[a:b].reshape((cols, cols))
+    G = g.reshape((rows, cols))
+    _ema_outer(L, G, shampoo_beta, True)
+    _ema_outer(R, G, shampoo_beta, False)
+    if t == 1:
+        _eigvecs_descending(L, QL)
+        _eigvecs_descending(R, QR)
+        return
+    s = t - 1
+    QLc, QRc = np.ascontiguousarray(QL), np.ascontiguousarray(QR)
+    Gp = np.dot(np.dot(np.ascontiguousarray(QLc.T), G), QRc)    # Q_L^T G Q_R
+    M, V = m.reshape((rows, cols)), v.reshape((rows, cols))
+    u = np.empty((rows, cols))
+    for i in range(rows):
+        for j in range(cols):
+            M[i, j] = beta1 * M[i, j] + (1.0 - beta1) * Gp[i, j]
+            V[i, j] = beta2 * V[i, j] + (1.0 - beta2) * (Gp[i, j] * Gp[i, j])
+            den = math.sqrt(V[i, j]) + eps
+            u[i, j] = M[i, j] / den if den > 0.0 else 0.0
+    size = lr * math.sqrt(1.0 - beta2 ** s) / (1.0 - beta1 ** s) if correct_bias else lr
+    back = np.dot(np.dot(QLc, u), np.ascontiguousarray(QRc.T)).reshape(x.shape[0])
+    for i in range(x.shape[0]):
+        x[i] -= size * back[i]
+    if s % precondition_frequency == 0:
+        M_orig = np.dot(np.dot(QLc, np.ascontiguousarray(M)), np.ascontiguousarray(QRc.T))
+        QLn, order_l = _qr_refresh(L, QL)
+        QRn, order_r = _qr_refresh(R, QR)
+        V[:, :] = V[order_l, :]
+        V[:, :] = np.ascontiguousarray(V[:, order_r])
+        QL[:, :] = QLn
+        QR[:, :] = QRn
+        M[:, :] = np.dot(np.dot(np.ascontiguousarray(QLn.T), M_orig), np.ascontiguousarray(QRn))
+
+
+def step(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition_frequency, correct_bias,
+         rows, cols):
+    if rows > 1 and cols > 1:
+        _step_2d(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition_frequency,
+                 correct_bias, rows, cols)
+        return
     d = x.shape[0]
     for i in range(d):
         for j in range(d):
             GG[i, j] = shampoo_beta * GG[i, j] + (1.0 - shampoo_beta) * (g[i] * g[j])
     if t == 1:
-        A = GG.copy()
-        for i in range(d):
-            A[i, i] += _RIDGE
-        _, V = np.linalg.eigh(A)
-        for j in range(d):
-            for i in range(d):
-                Q[i, j] = V[i, d - 1 - j]
+        _eigvecs_descending(GG, Q)
         return
     s = t - 1
     gp = np.dot(g, Q)                       # Q^T g (BLAS on the row-major Q)
@@ -90,16 +187,8 @@ def step(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition
         x[i] -= size * back[i]
     if s % precondition_frequency == 0:
         m_orig = np.dot(Q, m)
-        PQ = np.dot(GG, Q)
-        est = np.empty(d)
-        for j in range(d):
-            e = 0.0
-            for i in range(d):
-                e += Q[i, j] * PQ[i, j]
-            est[j] = -e
-        order = np.argsort(est, kind="mergesort")
+        Qn, order = _qr_refresh(GG, Q)
         v[:] = v[order]
-        Qn, _ = np.linalg.qr(np.ascontiguousarray(PQ[:, order]))
         Q[:, :] = Qn
         for j in range(d):
             mj = 0.0
@@ -108,12 +197,59 @@ def step(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition
             m[j] = mj
 
 
-def reference(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition_frequency,
-              correct_bias):
-    d = x.shape[1]
+def _eigvecs_desc(S):
+    return np.linalg.eigh(S + _RIDGE * np.eye(S.shape[-1]))[1][..., ::-1]
+
+
+def _refreshed(S, Q):
+    """The official QR refresh on a batch: (qr(S Q[:, order]), order), order by diag(Q^T S Q) decreasing."""
+    PQ = S @ Q
+    order = np.argsort(-np.einsum("rij,rij->rj", Q, PQ), axis=1, kind="stable")
+    return np.linalg.qr(np.take_along_axis(PQ, order[:, None, :], axis=2))[0], order
+
+
+def _reference_2d(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition_frequency,
+                  correct_bias, rows, cols):
+    runs, a, b = x.shape[0], rows * rows, rows * rows + cols * cols
+    gg, q = GG.reshape(runs, -1), Q.reshape(runs, -1)               # L, R and Q_L, Q_R packed, flat
+    G = g.reshape(runs, rows, cols)
+    Gt = np.swapaxes(G, 1, 2)
+    L = shampoo_beta * gg[:, :a].reshape(runs, rows, rows) + (1.0 - shampoo_beta) * (G @ Gt)
+    R = shampoo_beta * gg[:, a:b].reshape(runs, cols, cols) + (1.0 - shampoo_beta) * (Gt @ G)
+    gg[:, :a], gg[:, a:b] = L.reshape(runs, a), R.reshape(runs, b - a)
+    if t == 1:
+        q[:, :a] = _eigvecs_desc(L).reshape(runs, a)
+        q[:, a:b] = _eigvecs_desc(R).reshape(runs, b - a)
+        return
+    s = t - 1
+    QL, QR = q[:, :a].reshape(runs, rows, rows), q[:, a:b].reshape(runs, cols, cols)
+    Gp = np.swapaxes(QL, 1, 2) @ G @ QR                              # Q_L^T G Q_R
+    M, V = m.reshape(runs, rows, cols), v.reshape(runs, rows, cols)
+    M[...] = beta1 * M + (1.0 - beta1) * Gp
+    V[...] = beta2 * V + (1.0 - beta2) * Gp * Gp
+    den = np.sqrt(V) + eps
+    u = np.divide(M, den, out=np.zeros_like(M), where=den > 0.0)
+    size = lr * math.sqrt(1.0 - beta2 ** s) / (1.0 - beta1 ** s) if correct_bias else lr
+    x -= size * (QL @ u @ np.swapaxes(QR, 1, 2)).reshape(runs, -1)  # back: Q_L u Q_R^T
+    if s % precondition_frequency == 0:
+        M_orig = QL @ M @ np.swapaxes(QR, 1, 2)
+        QLn, order_l = _refreshed(L, QL)
+        QRn, order_r = _refreshed(R, QR)
+        V[...] = np.take_along_axis(np.take_along_axis(V, order_l[:, :, None], axis=1),
+                                    order_r[:, None, :], axis=2)
+        q[:, :a], q[:, a:b] = QLn.reshape(runs, a), QRn.reshape(runs, b - a)
+        M[...] = np.swapaxes(QLn, 1, 2) @ M_orig @ QRn
+
+
+def reference(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition_frequency, correct_bias,
+              rows=1, cols=1):
+    if rows > 1 and cols > 1:
+        _reference_2d(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precondition_frequency,
+                      correct_bias, rows, cols)
+        return
     GG[...] = shampoo_beta * GG + (1.0 - shampoo_beta) * (g[:, :, None] * g[:, None, :])
     if t == 1:
-        Q[...] = np.linalg.eigh(GG + _RIDGE * np.eye(d))[1][:, :, ::-1]
+        Q[...] = _eigvecs_desc(GG)
         return
     s = t - 1
     gp = np.einsum("rij,ri->rj", Q, g)                       # g' = Q^T g
@@ -125,10 +261,8 @@ def reference(x, g, GG, Q, m, v, t, lr, beta1, beta2, shampoo_beta, eps, precond
     x -= size * np.einsum("rij,rj->ri", Q, u)                # back to the original basis: Q u
     if s % precondition_frequency == 0:
         m_orig = np.einsum("rij,rj->ri", Q, m)
-        PQ = GG @ Q
-        order = np.argsort(-np.einsum("rij,rij->rj", Q, PQ), axis=1, kind="stable")
+        Q[...], order = _refreshed(GG, Q)
         v[...] = np.take_along_axis(v, order, axis=1)
-        Q[...] = np.linalg.qr(np.take_along_axis(PQ, order[:, None, :], axis=2))[0]
         m[...] = np.einsum("rij,ri->rj", Q, m_orig)
 
 
