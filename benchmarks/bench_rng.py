@@ -38,25 +38,26 @@ TILE = 8
 #: the row lengths d measured
 DIMS = (100, 1000)
 
-# The drivers are compiled afresh in each run (no cache=True): Numba's cache of a function is keyed on its
-# own source file only, so a cached driver would keep timing an older version of the kernels it inlines.
+# The drivers are cached: Numba keys a function's cache on its own source file only, but importing simopt
+# (above) points Numba's cache at a folder named by the digest of simopt's compiled sources
+# (``simopt._cache``), so a change to the generator they inline lands in a fresh folder.
 
 
-@njit(nogil=True, error_model="numpy")
+@njit(nogil=True, cache=True, error_model="numpy")
 def _normal_rows(states, E, steps):
     for _ in range(steps):
         for r in range(E.shape[0]):
             rng.fill_normal(states[r], E[r])
 
 
-@njit(error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def _t_rows(states, df, E, steps):
     for _ in range(steps):
         for r in range(E.shape[0]):
             rng.fill_t(states[r], df, E[r])
 
 
-@njit(error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def _normal_blocks(states, B):
     for r in range(B.shape[0]):
         rng.fill_normal(states[r], B[r])

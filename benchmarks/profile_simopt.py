@@ -51,7 +51,7 @@ PARTS = {
     "outside_s": "outside the loop (set-up, Result)",
     "noise_s": "noise (draw + add)",
     "rule_s": "rule step",
-    "record_s": "recording (every 10 steps)",
+    "record_s": f"recording (every {bench_cases.RECORD_EVERY} steps)",
     "gemm_s": "gradient product (GEMM)",
     "reductions_s": "loss / gradient-norm reductions",
     "rest_s": "rest of the loop",
