@@ -55,6 +55,8 @@ class Worker:
         env = dict(os.environ)
         if quick and framework == "jax":  # quick numbers mean nothing: spend less time compiling
             env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+        if quick and framework == "torch":  # nor on trying thread counts (2 threads spin on a busy machine)
+            env["SIMOPT_BENCH_TORCH_THREADS"] = "1"
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "bench_worker.py"), framework],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 
@@ -520,7 +522,8 @@ def render(res: dict, command: str) -> str:
              "optimizers). Gradient written by hand (no autograd); sign descent, which torch.optim "
              "lacks, is `x.add_(g.sign_(), alpha=-lr)`; noise `torch.randn(out=...)`.")
     if res.get("torch_threads"):
-        L.append("- torch threads picked (faster of 1 and all in a short untimed trial): "
+        L.append("- torch threads " + ("(fixed for --quick): " if quick else
+                                        "picked (faster of 1 and all in a short untimed trial): ")
                  + ", ".join(f"{k} {v}" for k, v in res["torch_threads"].items()))
     L.append("- jax: one run is `lax.scan` over the steps, `vmap` over the 64 runs (own PRNG key "
              "each, split every step), `jit` of the whole; `jax_enable_x64`.")
