@@ -3,7 +3,7 @@
 Each measurement is a NEW Python process whose ``SIMOPT_CACHE_DIR`` is a private temporary directory
 (``NUMBA_CACHE_DIR`` removed from its environment, so simopt's own choice of the Numba cache applies):
 first with the directory empty (cold: what a fresh install does), then again with the cache the first
-process left (warm: every later session).  Scenarios, each its own pair of processes:
+process left (warm: every later start).  Scenarios, each its own pair of processes:
 
   readme   the example of README.md "The API in brief", executed as written: seconds from starting
            the process to the first result (``res = simopt.run(...)``; interpreter start-up, ``import

@@ -3,7 +3,15 @@
 Speed is never asserted here; the test checks that the quick run completes, reports every case and
 optimizer for every framework that is installed (peers that are not installed are listed as skipped),
 and that the frameworks solve the same problem: on the noise-free cases every peer's loss curves
-must equal simopt's to rounding for SGD.
+must equal simopt's to rounding for SGD; that the limits carry the in-kernel generator and the floors
+use the fastest one, that every call is profiled; and, without running them, the 0.1.0 comparison and
+the README split of the first-call benchmark (its cold processes take minutes: ``simopt bench`` runs
+them in full mode only).
+
+The quick run is one ``simopt bench --quick`` (shared by the tests through a module fixture).  What it
+costs is the frameworks' start-up (importing torch and JAX), JAX's trace and compile of each (case,
+optimizer) and simopt's first calls; the quick mode keeps torch at one thread (its thread-count trial
+spun two threads for longer than the runs on a busy machine).
 """
 from __future__ import annotations
 
