@@ -53,32 +53,53 @@ def claims_table(doc) -> list:
     return rows
 
 
+def _gallery_entry(n, figdir, docs) -> list:
+    path = os.path.join(figdir, f"{n}.json")
+    if not os.path.exists(path):
+        return [f"#### {n}\n\n(no report yet: run `simopt repro {n}`)\n"]
+    with open(path) as f:
+        doc = json.load(f)
+    docs.append(doc)
+    mod = importlib.import_module(f"simopt.paper_repro.{n}")
+    first = (mod.__doc__ or "").strip().splitlines()[0]
+    lines = [f"#### {n} — {doc['title']}\n", f"*{doc['source']}.* {first}\n",
+             f"![{n}]({figdir}/{n}.png)\n"]
+    lines.extend(claims_table(doc))
+    for raw in doc["claims"]:
+        c = normalize_claim(raw)
+        if c["reason"]:
+            lines.append(f"\n*{c['id']} ({c['overall']}):* {c['reason']}")
+    lines.append("")
+    return lines
+
+
+def _tally_line(t) -> str:
+    by = ", ".join(f"{n} {k}" for k, n in sorted(t["paper_by_status"].items()))
+    return (f"{t['paper_reproduced']}/{t['paper']} paper claims reproduced ({by}); "
+            f"{t['identity']} identity check(s) of mathematics or code reported separately.")
+
+
 def gallery_markdown(figdir="figures") -> str:
-    """The README's gallery section, made from the reports the reproductions wrote into ``figdir``."""
-    lines = []
-    docs = []
-    for n in _names():
-        path = os.path.join(figdir, f"{n}.json")
-        if not os.path.exists(path):
-            lines.append(f"### {n}\n\n(no report yet: run `simopt repro {n}`)\n")
-            continue
-        with open(path) as f:
-            doc = json.load(f)
-        docs.append(doc)
-        mod = importlib.import_module(f"simopt.paper_repro.{n}")
-        first = (mod.__doc__ or "").strip().splitlines()[0]
-        lines.append(f"### {n} — {doc['title']}\n")
-        lines.append(f"*{doc['source']}.* {first}\n")
-        lines.append(f"![{n}]({figdir}/{n}.png)\n")
-        lines.extend(claims_table(doc))
-        for raw in doc["claims"]:
-            c = normalize_claim(raw)
-            if c["reason"]:
-                lines.append(f"\n*{c['id']} ({c['overall']}):* {c['reason']}")
-        lines.append("")
-    t = tally(docs)
-    lines.append(f"{t['paper_reproduced']}/{t['paper']} paper claims reproduced; "
-                 f"{t['identity']} identity check(s) of mathematics or code reported separately.")
+    """The README's gallery section, made from the reports the reproductions wrote into ``figdir``:
+    one subsection per entry of ``simopt.paper_repro.GALLERIES`` (the seed papers, the later theory),
+    each closed by its own tally, and a total over all of them."""
+    from .paper_repro import GALLERIES
+    lines, every = [], []
+    listed = [n for names in GALLERIES.values() for n in names]
+    sections = dict(GALLERIES)
+    rest = [n for n in _names() if n not in listed]
+    if rest:
+        sections["Other reproductions"] = tuple(rest)
+    for title, names in sections.items():
+        docs = []
+        lines.append(f"### {title}\n")
+        for n in names:
+            lines.extend(_gallery_entry(n, figdir, docs))
+        t = tally(docs)
+        lines.append(f"*{title}:* {_tally_line(t)}\n")
+        every.extend(docs)
+    t = tally(every)
+    lines.append(f"In all: {_tally_line(t)}")
     return "\n".join(lines)
 
 

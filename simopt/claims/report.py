@@ -180,8 +180,8 @@ def normalize_claim(c: dict) -> dict:
 def tally(docs) -> dict:
     """Counts over reports (dicts as written by :meth:`Report.write`): paper claims, how many are
     reproduced (ROBUST or HOLDS) and as declared, the paper claims that are not as declared, and the
-    same for identity checks."""
-    out = {"paper": 0, "paper_reproduced": 0, "paper_as_declared": 0, "paper_not_as_declared": [],
+    same for identity checks; ``paper_by_status`` counts the paper claims by overall status."""
+    out = {"paper_by_status": {}, "paper": 0, "paper_reproduced": 0, "paper_as_declared": 0, "paper_not_as_declared": [],
            "identity": 0, "identity_as_declared": 0, "identity_not_as_declared": []}
     for doc in docs:
         for raw in doc.get("claims", []):
@@ -193,6 +193,9 @@ def tally(docs) -> dict:
             else:
                 out[f"{k}_not_as_declared"].append(
                     (doc.get("name", "?"), c["id"], c["overall"], c["expected_status"]))
+            if k == "paper":
+                st = out["paper_by_status"]
+                st[c["overall"]] = st.get(c["overall"], 0) + 1
             if k == "paper" and c["overall"] in POSITIVE:
                 out["paper_reproduced"] += 1
     return out

@@ -47,14 +47,18 @@ with RMS of the absolute parameter), invariant otherwise (without weight decay).
 import math
 
 import numpy as np
+from numba import njit
 
 from ..rule import Hyper, RuleDef
 
 __all__ = ["adafactor"]
 
 
-def step(x, g, v, m, t, lr, xstar, beta1, decay_rate, eps1, eps2, clip_threshold, relative_step,
-         scale_parameter):
+def step(x, g, v, m, t, lr, xstar, rows, cols, beta1, decay_rate, eps1, eps2, clip_threshold, relative_step,
+         scale_parameter, factored):
+    """One Adafactor step of one run; the factored second moment (:func:`factored_second_moment`) when
+    ``factored`` and the parameter is a matrix with ``rows > 1`` and ``cols > 1``, else the unfactored one.
+    In the factored mode ``v[:rows]`` holds R and ``v[rows:rows + cols]`` holds C (m + n <= m n)."""
     n = x.shape[0]
     beta2t = 1.0 - t ** (-decay_rate)
     alpha = lr
@@ -66,6 +70,9 @@ def step(x, g, v, m, t, lr, xstar, beta1, decay_rate, eps1, eps2, clip_threshold
             xi = x[i] + xstar[i]
             sx += xi * xi
         alpha *= max(eps2, math.sqrt(sx / n))
+    if factored and rows > 1 and cols > 1:
+        _factored_step(x, g, v, m, rows, cols, beta2t, alpha, beta1, eps1, clip_threshold)
+        return
     su = 0.0                                            # sum of u^2 = g^2 / v (no square root)
     for i in range(n):
         vi = beta2t * v[i] + (1.0 - beta2t) * (g[i] * g[i] + eps1)
@@ -79,16 +86,86 @@ def step(x, g, v, m, t, lr, xstar, beta1, decay_rate, eps1, eps2, clip_threshold
         x[i] -= mi
 
 
+@njit(cache=True, error_model="numpy")
+def _factored_step(x, g, v, m, rows, cols, beta2t, alpha, beta1, eps1, clip_threshold):
+    r"""The factored mode of :func:`step` (Shazeer & Stern 2018, Alg. 4 lines 4-8) for the row-major
+    ``rows x cols`` gradient ``g``: R (``v[:rows]``) and C (``v[rows:rows + cols]``) updated in place,
+    :math:`\hat V_{ij} = R_i\,(C_j / 1^\top R)`, then u, the update clipping and the step as the
+    unfactored mode."""
+    R = v[:rows]
+    C = v[rows:rows + cols]
+    for j in range(cols):
+        C[j] *= beta2t
+    total = 0.0                                         # 1^T R_t
+    for i in range(rows):
+        s = 0.0
+        for j in range(cols):
+            q = g[i * cols + j] * g[i * cols + j] + eps1
+            s += q
+            C[j] += (1.0 - beta2t) * q
+        R[i] = beta2t * R[i] + (1.0 - beta2t) * s
+        total += R[i]
+    su = 0.0                                            # sum of u^2 = g^2 / V_hat
+    for i in range(rows):
+        for j in range(cols):
+            vij = R[i] * (C[j] / total) if total > 0.0 else 0.0
+            gij = g[i * cols + j]
+            su += (gij * gij) / vij if vij > 0.0 else 0.0
+    clip = max(1.0, math.sqrt(su / x.shape[0]) / clip_threshold)
+    for i in range(rows):
+        for j in range(cols):
+            k = i * cols + j
+            vij = R[i] * (C[j] / total) if total > 0.0 else 0.0
+            u = g[k] / math.sqrt(vij) if vij > 0.0 else 0.0
+            mk = beta1 * m[k] + (1.0 - beta1) * (alpha * (u / clip))
+            m[k] = mk
+            x[k] -= mk
+
+
 def _rms(a):
     return np.sqrt(np.mean(a * a, axis=-1, keepdims=True))
 
 
-def reference(x, g, v, m, t, lr, xstar, beta1, decay_rate, eps1, eps2, clip_threshold, relative_step,
-              scale_parameter):
-    beta2t = 1.0 - t ** (-decay_rate)
-    v[...] = beta2t * v + (1.0 - beta2t) * (g * g + eps1)
+def factored_second_moment(R, C):
+    r"""Adafactor's factored estimate of the second moment of an m x n matrix (Shazeer & Stern 2018,
+    arXiv 1804.04235, Alg. 4 line 6; Sec. 3) from its row and column statistics ``R`` (..., m) and
+    ``C`` (..., n):
+
+    .. math::
+        R_t = \hat\beta_{2t} R_{t-1} + (1-\hat\beta_{2t})(G_t^2 + \epsilon_1 1_m 1_n^\top)\,1_n,\qquad
+        C_t = \hat\beta_{2t} C_{t-1} + (1-\hat\beta_{2t})\,1_m^\top (G_t^2 + \epsilon_1 1_m 1_n^\top),
+
+        \hat V_t = R_t C_t / (1_m^\top R_t)
+
+    (the paper writes the parameter as n x m; here m = ``rows``, n = ``cols``).  :math:`\hat V` is
+    evaluated as :math:`R_i\,(C_j / 1^\top R)`, so it does not overflow where :math:`R_i C_j` would
+    (:math:`C_j \le 1^\top C = 1^\top R`); 0 where :math:`1^\top R = 0` (no gradient and
+    :math:`\epsilon_1 = 0` so far: 0/0 := 0).  By linearity R and C are the row and column sums of the
+    unfactored second moment V, so :math:`\hat V = V` whenever V is rank one (the paper's Sec. 3: the
+    factorisation is exact on rank-one V, and the minimiser of the I-divergence among rank-one
+    matrices in general).  Returns (..., m, n).
+    """
+    R, C = np.asarray(R), np.asarray(C)
+    total = np.sum(R, axis=-1, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        u = np.where(v > 0.0, g / np.sqrt(v), 0.0)
+        c = np.where(total > 0.0, C / total, 0.0)
+    return R[..., :, None] * c[..., None, :]
+
+
+def reference(x, g, v, m, t, lr, xstar, rows, cols, beta1, decay_rate, eps1, eps2, clip_threshold,
+              relative_step, scale_parameter, factored):
+    beta2t = 1.0 - t ** (-decay_rate)
+    if factored and rows > 1 and cols > 1:                        # Alg. 4 (weight matrices)
+        G2 = (g * g + eps1).reshape(-1, rows, cols)
+        R, C = v[:, :rows], v[:, rows:rows + cols]
+        R[...] = beta2t * R + (1.0 - beta2t) * G2.sum(axis=-1)
+        C[...] = beta2t * C + (1.0 - beta2t) * G2.sum(axis=-2)
+        v_hat = factored_second_moment(R, C).reshape(g.shape)
+    else:                                                         # weight vectors: unfactored
+        v[...] = beta2t * v + (1.0 - beta2t) * (g * g + eps1)
+        v_hat = v
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = np.where(v_hat > 0.0, g / np.sqrt(v_hat), 0.0)
     u_hat = u / np.maximum(1.0, _rms(u) / clip_threshold)          # update clipping, RMS(u) <= d
     alpha = lr * (min(1e-2, 1.0 / math.sqrt(t)) if relative_step else 1.0)
     if scale_parameter:
@@ -101,13 +178,14 @@ RULE = RuleDef("adafactor", step=step, reference=reference, state={"v": "d", "m"
                hyper={"beta1": Hyper(interval="[0, 1)"), "decay_rate": Hyper(interval=">= 0"),
                       "eps1": Hyper(interval=">= 0"), "eps2": Hyper(interval=">= 0"),
                       "clip_threshold": Hyper(interval="> 0"), "relative_step": Hyper(kind="bool"),
-                      "scale_parameter": Hyper(kind="bool")})
+                      "scale_parameter": Hyper(kind="bool"), "factored": Hyper(kind="bool")})
 
 
 def adafactor(lr=1.0, beta1=0.0, decay_rate=0.8, eps1=1e-30, eps2=1e-3, clip_threshold=1.0,
-              relative_step=True, scale_parameter=True, weight_decay=0.0):
+              relative_step=True, scale_parameter=True, factored=True, weight_decay=0.0):
     return RULE(lr, beta1=beta1, decay_rate=decay_rate, eps1=eps1, eps2=eps2, clip_threshold=clip_threshold,
-                relative_step=relative_step, scale_parameter=scale_parameter, weight_decay=weight_decay)
+                relative_step=relative_step, scale_parameter=scale_parameter, factored=factored,
+                weight_decay=weight_decay)
 
 
 adafactor.__doc__ = __doc__
