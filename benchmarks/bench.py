@@ -68,12 +68,18 @@ class Worker:
         except EOFError:
             raise RuntimeError(f"{self.framework} worker died (exit code {self.proc.wait()})")
 
-    def close(self):
+    def quit(self):
+        """Ask the worker to exit (without waiting for it)."""
+        if self.proc.stdin.closed:
+            return
         try:
             pickle.dump({"op": "quit"}, self.proc.stdin)
             self.proc.stdin.close()
         except (BrokenPipeError, OSError):
             pass
+
+    def close(self):
+        self.quit()
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:  # pragma: no cover
@@ -251,6 +257,8 @@ def run_benchmark(args, log=print) -> dict:
                         raise RuntimeError(f"profiling {case.key}/{opt} failed:\n{r['error']}")
                     out["profile"].append(r)
     finally:
+        for w in workers.values():   # all asked first: the frameworks' shutdowns overlap
+            w.quit()
         for w in workers.values():
             w.close()
 

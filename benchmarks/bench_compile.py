@@ -17,7 +17,9 @@ process left (warm: every later start).  Scenarios, each its own pair of process
            the rule's own step.
 
 Each child also counts the "simopt: compiling ... for first use" lines it printed (the engine announces
-every compile).  ``python benchmarks/bench_compile.py [--scenarios readme,repro,combos]`` prints the
+every compile), and the parent records the CPU seconds each child used (Numba compiles on one thread,
+so on a quiet machine a cold process's CPU time is close to its wall time; on a busy one the wall time
+mostly measures the neighbours).  ``python benchmarks/bench_compile.py [--scenarios readme,repro,combos]`` prints the
 table; ``measure(...)`` returns the numbers (``bench.py`` reports them); ``python bench_compile.py
 --child SCENARIO OPTIMIZERS`` is the child and prints one JSON line.
 """
