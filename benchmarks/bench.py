@@ -1,15 +1,21 @@
 """simopt against plain NumPy, PyTorch and JAX, and against this machine's limits, in one run.
 
-Cases (float64, 64 runs batched, loss recorded every 10 steps; SGD, sign descent and Adam):
-  A  diagonal d=1000, 2000 steps, isotropic Gaussian noise     (target simopt <= 0.4x best peer)
-  B  dense Haar-rotated d=500, 1000 steps, noisy               (target <= 0.85x)
-  C  10 blocks of 100, block-rotated, 1000 steps, noisy        (target <= 0.5x)
-  A0, B0  A and B noise-free                                   (A0 target >= 4e9 coordinate updates/s)
+Cases (float64, 64 runs batched, loss recorded every 10 steps; SGD, sign descent and Adam), with the
+targets of simopt's 0.2.0 engine (``bench_cases.TARGETS``, ``A0_UPDATES_TARGETS``):
+  A  diagonal d=1000, 2000 steps, isotropic Gaussian noise     (simopt <= 0.30x the best peer's time)
+  B  dense Haar-rotated d=500, 1000 steps, noisy               (<= 0.80x)
+  C  10 blocks of 100, block-rotated, 1000 steps, noisy        (<= 0.40x)
+  A0, B0  A and B noise-free                                   (A0 >= 6 G coordinate updates/s with SGD,
+                                                                >= 3 G with Adam)
+and the first result of the README example <= 10 s from a cold start (``bench_compile``).
 
 Every framework runs in its own worker process (bench_worker.py); calls are interleaved across the
 frameworks, repeat by repeat, so slow drifts in the machine's load hit all of them alike.  One
 untimed call per (case, optimizer, framework) comes first (compilation, caches) and its loss curves
 are compared across frameworks: noise-free runs must agree to rounding, noisy runs in distribution.
+Then the machine's limits (``bench_limits``: GEMM, normal generators, the implied floor of each case),
+where simopt's time goes (``profile_simopt``), the cold / warm first-call times (``bench_compile``,
+new processes) and simopt against its 0.1.0 numbers (``BASELINE_0.1.0.json``, another day: indicative).
 
 Usage:  python benchmarks/bench.py [--quick] [--repeats N] [--cases A,B] ...   (or: simopt bench ...)
 """
@@ -34,7 +40,10 @@ if HERE not in sys.path:
 
 import bench_cases  # noqa: E402
 import bench_limits  # noqa: E402
-from bench_cases import A0_UPDATES_TARGET, RECORD_EVERY, RUNS, SEED  # noqa: E402
+from bench_cases import A0_UPDATES_TARGETS, README_FIRST_RESULT_TARGET_S, RECORD_EVERY, RUNS, SEED  # noqa: E402
+
+#: simopt 0.1.0's numbers (its ``RESULTS.json``), the "before the redesign" column of the report
+BASELINE = os.path.join(HERE, "BASELINE_0.1.0.json")
 
 PEERS = ("numpy", "torch", "jax")
 
@@ -46,6 +55,8 @@ class Worker:
         env = dict(os.environ)
         if quick and framework == "jax":  # quick numbers mean nothing: spend less time compiling
             env["XLA_FLAGS"] = (env.get("XLA_FLAGS", "") + " --xla_backend_optimization_level=0").strip()
+        if quick and framework == "torch":  # nor on trying thread counts (2 threads spin on a busy machine)
+            env["SIMOPT_BENCH_TORCH_THREADS"] = "1"
         self.proc = subprocess.Popen([sys.executable, os.path.join(HERE, "bench_worker.py"), framework],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
 
@@ -57,12 +68,18 @@ class Worker:
         except EOFError:
             raise RuntimeError(f"{self.framework} worker died (exit code {self.proc.wait()})")
 
-    def close(self):
+    def quit(self):
+        """Ask the worker to exit (without waiting for it)."""
+        if self.proc.stdin.closed:
+            return
         try:
             pickle.dump({"op": "quit"}, self.proc.stdin)
             self.proc.stdin.close()
         except (BrokenPipeError, OSError):
             pass
+
+    def close(self):
+        self.quit()
         try:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:  # pragma: no cover
@@ -230,11 +247,9 @@ def run_benchmark(args, log=print) -> dict:
             out["limits"] = bench_limits.merge_best(out["limits"], again)
             out["floors"] = {c.key: bench_limits.floor_seconds(c, RUNS, out["limits"]) for c in cases}
         if "simopt" in workers and not args.no_profile:
-            log("[bench] profiling simopt (noise drawing / kernel / GEMM) ...")
+            log("[bench] profiling simopt (noise / rule step / recording / GEMM / reductions) ...")
             out["profile"] = []
             for case in cases:
-                if not case.noisy:
-                    continue
                 for opt in optimizers:
                     r = workers["simopt"].call({"op": "profile", "case": case, "opt": opt,
                                                 "repeats": 1 if quick else 3})
@@ -242,16 +257,33 @@ def run_benchmark(args, log=print) -> dict:
                         raise RuntimeError(f"profiling {case.key}/{opt} failed:\n{r['error']}")
                     out["profile"].append(r)
     finally:
+        for w in workers.values():   # all asked first: the frameworks' shutdowns overlap
+            w.quit()
         for w in workers.values():
             w.close()
 
     if "simopt" in workers and not args.no_compile_time and not quick:
         import bench_compile
-        log("[bench] measuring Numba compile time (cold, then warm from cache; new processes) ...")
-        out["compile"] = bench_compile.measure(RUNS, optimizers)
+        log("[bench] measuring first-call times (cold, then warm from cache; new processes) ...")
+        out["compile"] = bench_compile.measure(optimizers, log=log)
+    out["baseline"] = load_baseline()
     out["load_after"] = list(os.getloadavg())
     out["elapsed_s"] = time.time() - started
     return out
+
+
+def load_baseline(path: str = BASELINE) -> dict | None:
+    """The 0.1.0 figures the report compares with: date, simopt's version, each (case, optimizer)'s
+    median time per framework, and the cold compile of every combination; None if the file is absent."""
+    try:
+        with open(path) as f:
+            doc = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return {"date": doc.get("date"), "simopt": doc.get("frameworks", {}).get("simopt"),
+            "cases": {k: [c["kind"], c["dim"], c["steps"], c["noisy"]] for k, c in doc.get("cases", {}).items()},
+            "times": {k: {fw: s["median"] for fw, s in v.items()} for k, v in doc.get("times", {}).items()},
+            "compile_cold_s": doc.get("compile", {}).get("cold", {}).get("total_s")}
 
 
 # ---- report ------------------------------------------------------------------------------------
@@ -349,9 +381,11 @@ def render(res: dict, command: str) -> str:
         L.append("|---|---|---|---|")
         for key, times in res["times"].items():
             if key.startswith("A0/") and "simopt" in times:
+                opt = key.split("/")[1]
                 rate = res["cases"]["A0"]["coordinate_updates"] / times["simopt"]["median"]
-                L.append(f"| {key.split('/')[1]} | {_si(rate)} | ≥ {_si(A0_UPDATES_TARGET)} | "
-                         f"{'yes' if rate >= A0_UPDATES_TARGET else '**no**'} |")
+                tgt = A0_UPDATES_TARGETS.get(opt)
+                L.append(f"| {opt} | {_si(rate)} | " + (f"≥ {_si(tgt)} | {'yes' if rate >= tgt else '**no**'} |"
+                                                       if tgt else "— | — |"))
         L.append("")
 
     if "limits" in res:
@@ -359,29 +393,36 @@ def render(res: dict, command: str) -> str:
         L.append("## Machine limits (measured in this run, before and after the timed calls; "
                  "the higher rate of the two is kept)")
         L.append("")
-        tiles = bench_limits.TILES
-        L.append("| float64 GEMM shape | BLAS 1 thread GFLOP/s | BLAS all threads GFLOP/s | "
-                 + " | ".join(f"compiled, tiles of {t} runs, all cores GFLOP/s" for t in tiles) + " |")
-        L.append("|---|---|---|" + "---|" * len(tiles))
+        ways = bench_limits.GEMM_WAYS
+        L.append("| float64 GEMM shape | engine tile (runs) | " + " | ".join(f"{w} GFLOP/s" for w in ways.values())
+                 + " |")
+        L.append("|---|---|" + "---|" * len(ways))
         for label, g in lim["gemm"].items():
-            L.append(f"| {label} | {g['gflops_1']:.1f} | {g['gflops_all']:.1f} | "
-                     + " | ".join(f"{g.get(f'gflops_tiles_{t}', float('nan')):.1f}" for t in tiles) + " |")
+            best = bench_limits.gemm_best(g)
+            L.append(f"| {label} | {g.get('engine_tile', '?')} | "
+                     + " | ".join(_bold_if(f"{g[k]:.1f}", g[k] == best) if k in g else "—" for k in ways)
+                     + " |")
         L.append("")
-        L.append("| standard normals (NumPy Generator, bulk fills) | 1 core samples/s | "
-                 f"all {lim['cores']} cores samples/s |")
+        fastest = bench_limits.fastest_generator(lim)
+        L.append(f"| standard normals | 1 core samples/s | all {lim['cores']} cores samples/s |")
         L.append("|---|---|---|")
-        for bg, r in lim["normal"].items():
-            L.append(f"| {bg} | {_si(r['rate_1'])} ({1e9 / r['rate_1']:.2f} ns/sample) | "
-                     f"{_si(r['rate_all'])} |")
+        for name, r in lim["normal"].items():
+            label = bench_limits.GENERATORS.get(name, name)
+            if name == "simopt" and "d" in r:
+                label += f", d = {r['d']}"
+            L.append(f"| {label} | {_si(r['rate_1'])} ({1e9 / r['rate_1']:.2f} ns/sample) | "
+                     + _bold_if(_si(r["rate_all"]), name == fastest) + " |")
         L.append("")
         if "fused_update_rate" in lim:
             L.append(f"Fused compiled diagonal SGD pass (Numba, all cores, one multiply-add per "
                      f"coordinate, nothing recorded): {_si(lim['fused_update_rate'])} coordinate "
                      "updates/s.")
             L.append("")
-        L.append("Floor of one call = GEMM FLOPs at the best rate measured for the case's shape + "
-                 "normals drawn at the best all-core rate (elementwise work counted as free; for A0, "
-                 "which has neither, its updates at the fused pass's rate).")
+        L.append("Floor of one call = GEMM FLOPs at the best rate measured for the case's shape (bold "
+                 "above: the faster of OpenBLAS and simopt's GEMM) + normals drawn at the all-core rate "
+                 "of the fastest generator measured (bold above); elementwise work is counted as free, "
+                 "except for A0, which has neither: there the floor is its updates at the fused pass's "
+                 "rate.")
         L.append("")
         L.append("| case | GEMM FLOPs | normals drawn | floor: GEMM s | floor: RNG s | floor: update s | floor s | "
                  "simopt / floor (" + " / ".join(res_opts(res)) + ") | simopt coordinate updates/s |")
@@ -404,34 +445,34 @@ def render(res: dict, command: str) -> str:
         L.append("")
 
     L.extend(render_breakdown(res))
+    L.extend(render_baseline(res))
     if res.get("profile"):
         import profile_simopt
-        L.append("## Profile of simopt's noisy calls")
+        L.append("## Profile of simopt's calls")
         L.append("")
-        L.append("Measured by `benchmarks/profile_simopt.py` (median of "
-                 f"{1 if quick else 3} calls each): time outside the compiled kernel (drawing the "
-                 "noise: one NumPy Generator per run, filled in threads; plus setup), time inside it, "
-                 "the same kernel on the noise-free problem, the kernel's products timed alone at the "
-                 "kernel's tile shape, and the rest of the kernel (noise add, update, loss and "
-                 "divergence checks).")
+        L.append("Measured by `benchmarks/profile_simopt.py` (interleaved, median of "
+                 f"{1 if quick else 3} repeats): variants of the benchmark's call, each split into the "
+                 "time inside the compiled run loop and outside it; noise = loop(run) − loop(noise-free "
+                 "problem); rule step = loop(run) − loop(a no-op user rule); recording = loop(run) − "
+                 "loop(record only the final loss); the gradient product (simopt's GEMM) and the "
+                 "loss / gradient-norm reductions timed alone at the engine's tile shape and thread "
+                 "split; the rest of the loop is what is left (divergence checks, the calls through the "
+                 "rule's address, data movement). Differences of noisy times can come out slightly "
+                 "negative; they are shown as measured.")
         L.append("")
         L.extend(profile_simopt.format_rows(res["profile"]))
         L.append("")
 
     if "compile" in res:
-        c = res["compile"]
-        L.append("## simopt compile time (separate from the times above)")
+        import bench_compile
+        L.append("## First call: compile (cold) and cache load (warm)")
         L.append("")
-        L.append("Each row is a new process with its own `NUMBA_CACHE_DIR`; every (kind × noise × "
-                 "optimizer) combination timed above is run on a tiny problem, twice; compile = first "
-                 "call − second call, summed.")
+        L.append("Each column is a new process with its own fresh `SIMOPT_CACHE_DIR` (cold: empty; warm: "
+                 "the cache the cold process left); `bench_compile.py` describes the scenarios. "
+                 f"Target: the README example's first result ≤ {README_FIRST_RESULT_TARGET_S:.0f} s cold, "
+                 "with a message while compiling.")
         L.append("")
-        L.append("| | import simopt s | compile / cache load s | whole process s |")
-        L.append("|---|---|---|---|")
-        for name in ("cold", "warm"):
-            L.append(f"| {name} ({'empty cache' if name == 'cold' else 'cache from the cold process'}) | "
-                     f"{c[name]['import_s']:.2f} | {c[name]['total_s']:.2f} | "
-                     f"{c[name]['process_wall_s']:.2f} |")
+        L.extend(bench_compile.rows(res["compile"]))
         L.append("")
     if res["jax_compile_s"]:
         v = list(res["jax_compile_s"].values())
@@ -489,7 +530,8 @@ def render(res: dict, command: str) -> str:
              "optimizers). Gradient written by hand (no autograd); sign descent, which torch.optim "
              "lacks, is `x.add_(g.sign_(), alpha=-lr)`; noise `torch.randn(out=...)`.")
     if res.get("torch_threads"):
-        L.append("- torch threads picked (faster of 1 and all in a short untimed trial): "
+        L.append("- torch threads " + ("(fixed for --quick): " if quick else
+                                        "picked (faster of 1 and all in a short untimed trial): ")
                  + ", ".join(f"{k} {v}" for k, v in res["torch_threads"].items()))
     L.append("- jax: one run is `lax.scan` over the steps, `vmap` over the 64 runs (own PRNG key "
              "each, split every step), `jit` of the whole; `jax_enable_x64`.")
@@ -497,25 +539,28 @@ def render(res: dict, command: str) -> str:
     return "\n".join(L) + "\n"
 
 
+def _bold_if(text: str, cond: bool) -> str:
+    return f"**{text}**" if cond else text
+
+
 def render_summary(res) -> list[str]:
-    """One line per case: simopt / best peer for each optimizer against the issue's target, simopt /
-    floor, and the largest part of simopt's time according to the profile."""
+    """One line per case: simopt / best peer for each optimizer against its target, simopt / floor, and
+    the largest part of simopt's time according to the profile; then the README example's cold first
+    result against its target."""
     if "simopt" not in res["frameworks"] or len(res["frameworks"]) < 2:
         return []
+    import profile_simopt
     prof = {}
     for p in res.get("profile", []):
-        main = p.get("noisy") or p["noise-free"]
-        parts = {"drawing the noise (outside the kernel)": main["total_s"] - main["kernel_s"],
-                 "the kernel's GEMM": p.get("gemm_s", 0.0),
-                 "the kernel's elementwise work": main["kernel_s"] - p.get("gemm_s", 0.0)}
-        prof.setdefault(p["case"], []).append((p["opt"], parts, main["total_s"]))
+        prof.setdefault(p["case"], {})[p["opt"]] = p
+    opts = res_opts(res)
     L = ["## Summary against the targets", "",
-         "| case | simopt / best peer (" + " / ".join(res_opts(res)) + ") | target | met | "
-         "simopt / floor | largest part of simopt's time (profile, sgd) |",
+         "| case | simopt / best peer (" + " / ".join(opts) + ") | target | met | "
+         "simopt / floor | largest part of simopt's time (profile) |",
          "|---|---|---|---|---|---|"]
     for ck, c in res["cases"].items():
         ratios, floors = [], []
-        for opt in res_opts(res):
+        for opt in opts:
             times = res["times"].get(f"{ck}/{opt}")
             if not times or "simopt" not in times:
                 continue
@@ -530,22 +575,74 @@ def render_summary(res) -> list[str]:
         tgt = c["target"]
         if tgt is not None:
             met = f"{sum(r <= tgt for r in ratios)}/{len(ratios)}"
-            tgt_s = f"≤ {tgt}×"
+            tgt_s = f"≤ {tgt:.2f}×"
         elif ck == "A0":
-            rates = [c["coordinate_updates"] / res["times"][f"A0/{o}"]["simopt"]["median"]
-                     for o in res_opts(res) if "simopt" in res["times"].get(f"A0/{o}", {})]
-            met = f"{sum(r >= A0_UPDATES_TARGET for r in rates)}/{len(rates)}"
-            tgt_s = f"≥ {_si(A0_UPDATES_TARGET)} updates/s (" + " / ".join(_si(r) for r in rates) + ")"
+            rates = {o: c["coordinate_updates"] / res["times"][f"A0/{o}"]["simopt"]["median"]
+                     for o in opts if o in A0_UPDATES_TARGETS and "simopt" in res["times"].get(f"A0/{o}", {})}
+            met = f"{sum(r >= A0_UPDATES_TARGETS[o] for o, r in rates.items())}/{len(rates)}" if rates else "—"
+            tgt_s = ("; ".join(f"{o} ≥ {_si(A0_UPDATES_TARGETS[o])} updates/s (measured {_si(r)})"
+                               for o, r in rates.items()) or "—")
         else:
             met, tgt_s = "—", "—"
-        big = "—"
-        for opt, parts, total in prof.get(ck, []):
-            if opt == "sgd":
-                name = max(parts, key=parts.get)
-                big = f"{name}: {parts[name]:.3f} s of {total:.3f} s ({parts[name] / total:.0%})"
+        big = []
+        for opt, p in prof.get(ck, {}).items():
+            name, sec = profile_simopt.largest_part(p)
+            big.append(f"{opt}: {name} {sec:.3f} s ({sec / p['total_s']:.0%})")
         L.append(f"| {ck} | " + " / ".join(f"{r:.2f}×" for r in ratios) + f" | {tgt_s} | {met} | "
-                 + (" / ".join(f"{f:.2f}×" for f in floors) if floors else "—") + f" | {big} |")
+                 + (" / ".join(f"{f:.2f}×" for f in floors) if floors else "—") + " | "
+                 + ("; ".join(big) or "—") + " |")
     L.append("")
+    readme = res.get("compile", {}).get("readme")
+    if readme:
+        t = readme["cold"]["first_result_s"]
+        n = len(readme["cold"]["announcements"])
+        L.append(f"README example, cold (empty cache, new process): first result after {t:.1f} s "
+                 f"(target ≤ {README_FIRST_RESULT_TARGET_S:.0f} s: "
+                 f"{'met' if t <= README_FIRST_RESULT_TARGET_S else '**not met**'}); {n} compile "
+                 f"message(s) printed; warm: {readme['warm']['first_result_s']:.1f} s.")
+        L.append("")
+    return L
+
+
+def render_baseline(res) -> list[str]:
+    """simopt 0.2.0 (this run) against simopt 0.1.0 (``BASELINE_0.1.0.json``) per (case, optimizer)."""
+    base = res.get("baseline")
+    if not base or "simopt" not in res["frameworks"]:
+        return []
+    rows = []
+    for key, times in res["times"].items():
+        ck, opt = key.split("/")
+        c = res["cases"][ck]
+        if base["cases"].get(ck) != [c["kind"], c["dim"], c["steps"], c["noisy"]]:
+            continue                                  # another size (e.g. --quick): nothing to compare
+        old = base["times"].get(key)
+        if "simopt" not in times or not old or "simopt" not in old:
+            continue
+        now = times["simopt"]["median"]
+        _, bt = best_peer(times)
+        old_peers = {fw: t for fw, t in old.items() if fw != "simopt" and fw in times}
+        old_best = min(old_peers.values()) if old_peers else None
+        np_drift = (times["numpy"]["median"] / old["numpy"]) if ("numpy" in times and "numpy" in old) else None
+        rows.append(f"| {ck} | {opt} | {old['simopt']:.3f} | {now:.3f} | {now / old['simopt']:.2f}× | "
+                    + (f"{old['simopt'] / old_best:.2f}×" if old_best else "—") + " | "
+                    + (f"{now / bt:.2f}×" if bt else "—") + " | "
+                    + (f"{np_drift:.2f}×" if np_drift else "—") + " |")
+    if not rows:
+        return []
+    L = ["## simopt 0.2.0 against 0.1.0 (before the redesign)", "",
+         f"0.1.0: `benchmarks/BASELINE_0.1.0.json` ({base.get('simopt') or 'simopt 0.1.0'}, measured "
+         f"{base.get('date')}), same cases, sizes and peers. The two were measured on different days "
+         "on a shared machine, so the ratio 0.2.0 / 0.1.0 is indicative only (the NumPy peer, whose "
+         "code did not change, shows how much the machine itself moved: its own now / then); the "
+         "ratios to the peers measured within one run are the real figures.", "",
+         "| case | optimizer | simopt 0.1.0 s | simopt 0.2.0 s | 0.2.0 / 0.1.0 | simopt / best peer, 0.1.0 "
+         "| simopt / best peer, 0.2.0 | NumPy peer now / then |",
+         "|---|---|---|---|---|---|---|---|", *rows, ""]
+    cold = res.get("compile", {}).get("combos", {}).get("cold", {}).get("combos_s")
+    if cold is not None and base.get("compile_cold_s") is not None:
+        L += [f"Cold compile, summed over first calls on tiny problems: {base['compile_cold_s']:.1f} s in "
+              "0.1.0 (18 kind × noise × optimizer combinations, noise-free blocks included), "
+              f"{cold:.1f} s now (the 15 the benchmark times).", ""]
     return L
 
 

@@ -1,14 +1,18 @@
 """This machine's limits for the benchmark's two expensive ingredients, measured in the same run.
 
-* float64 GEMM throughput (GFLOP/s = 2 m k n / seconds) at the cases' shapes, through NumPy's BLAS,
-  with the BLAS pool limited to 1 thread and at all threads (threadpoolctl), and as a compiled (Numba)
-  loop over tiles of 8 or 32 runs in parallel, one BLAS thread each (the way a batched engine that
-  keeps its runs independent does it).
-* for noise-free diagonal problems (no GEMM, no noise), a fused compiled SGD pass (Numba, all cores):
-  coordinate updates/s, the floor of a step that is nothing but elementwise work;
-* standard-normal throughput (samples/s) of NumPy ``Generator.standard_normal`` bulk fills, on one core
-  and on all cores (one thread per core, each with its own Generator: bulk fills release the GIL).
-  Measured for the PCG64 (NumPy's default) and SFC64 bit generators; the floor uses the faster.
+* float64 GEMM throughput (GFLOP/s = 2 m k n / seconds) at the cases' shapes: through NumPy's BLAS
+  (OpenBLAS) with its pool limited to 1 thread and at all threads (threadpoolctl), and through simopt's
+  own row-deterministic GEMM (``simopt._kernels.gemm``, what the engine uses) on one thread for the whole
+  product and in the engine's tiles on all cores (``engine_parts``: tiles of about runs/threads rows,
+  one Python thread per range of tiles, as ``simopt.run`` does).  A case's GEMM floor uses the fastest.
+* for noise-free diagonal problems (no GEMM, no noise), a fused compiled SGD pass on all cores
+  (``engine_parts.fused_sgd_rate``): coordinate updates/s, the floor of a step that is nothing but
+  elementwise work;
+* standard-normal throughput (samples/s) on one core and on all cores (one thread per core): NumPy's
+  ``Generator.standard_normal`` bulk fills (each thread its own Generator; bulk fills release the GIL)
+  for the PCG64 (NumPy's default) and SFC64 bit generators, and simopt's in-kernel xoshiro256++ /
+  ziggurat generator in the engine's pattern (``bench_rng.normal_rate``: a state per run, a row of d
+  normals per fill, compiled, without the GIL).  A noisy case's RNG floor uses the fastest generator.
 
 Each figure is the best of a few short bursts (the maximum sustained rate, which is what a floor
 needs; on a shared machine the median would mostly measure the neighbours).
@@ -20,7 +24,9 @@ import threading
 import time
 
 import numpy as np
-from numba import njit, prange
+
+import bench_rng
+import engine_parts
 
 try:
     from threadpoolctl import threadpool_info, threadpool_limits
@@ -29,14 +35,30 @@ except ImportError:  # pragma: no cover - threadpoolctl comes with scipy/sklearn
     threadpool_limits = None
 
 
-#: row counts of the compiled tile-by-tile products measured as another way to do the GEMM
-TILES = (8, 32)
+#: the ways a product is timed: key in ``measure()["gemm"][shape]`` -> what it is
+GEMM_WAYS = {
+    "gflops_1": "OpenBLAS 1 thread",
+    "gflops_all": "OpenBLAS all threads",
+    "gflops_simopt_1": "simopt GEMM 1 thread, whole product",
+    "gflops_simopt_tiles": "simopt GEMM, engine tiles, all cores",
+}
+
+#: the generators timed: key in ``measure()["normal"]`` -> what it is
+GENERATORS = {
+    "PCG64": "NumPy Generator(PCG64), bulk fills",
+    "SFC64": "NumPy Generator(SFC64), bulk fills",
+    "simopt": "simopt in-kernel xoshiro256++ ziggurat, engine pattern (rows of d)",
+}
 
 
 def gemm_best(g: dict) -> float:
-    """The best GEMM rate measured for a shape, whichever way (BLAS 1 thread, all threads, or the
-    compiled tile loop)."""
+    """The best GEMM rate measured for a shape, whichever way (OpenBLAS or simopt's GEMM)."""
     return max(v for k, v in g.items() if k.startswith("gflops_"))
+
+
+def fastest_generator(limits: dict, key: str = "rate_all") -> str:
+    """Name of the generator with the highest rate (``rate_all``: all cores, ``rate_1``: one core)."""
+    return max(limits["normal"], key=lambda name: limits["normal"][name][key])
 
 
 def n_cores() -> int:
@@ -142,33 +164,33 @@ def measure(cases, runs: int, quick: bool = False) -> dict:
     seconds = 0.02 if quick else 0.3
     bursts = 1 if quick else 3
     out = {"cores": cores, "gemm": {}, "normal": {}}
-    shapes = {}
     for c in cases:
-        if c.kind == "dense":
-            shapes[f"({runs}x{c.dim})({c.dim}x{c.dim})"] = (runs, c.dim, c.dim, 1)
-        elif c.kind == "block":
-            shapes[f"{c.n_blocks}x({runs}x{c.block_size})({c.block_size}x{c.block_size})"] = (
-                runs, c.block_size, c.block_size, c.n_blocks)
-    case_of = {gemm_label(c, runs): c for c in cases if gemm_label(c, runs)}
-    for label, (m, k, n, batch) in shapes.items():
-        g = {"shape": [m, k, n, batch],
-             "gflops_1": gemm_gflops(m, k, n, batch, 1, seconds, bursts),
-             "gflops_all": gemm_gflops(m, k, n, batch, cores, seconds, bursts)}
-        flops_per_eval = 2.0 * m * k * n * batch
+        label = gemm_label(c, runs)
+        if label is None or label in out["gemm"]:
+            continue
+        k = c.dim if c.kind == "dense" else c.block_size
+        nb = 1 if c.kind == "dense" else c.n_blocks
+        flops_per_eval = 2.0 * runs * k * k * nb
         evals = max(1, int((1e8 if quick else 1e10) / flops_per_eval))
-        for tile in TILES:
-            padded = -(-runs // tile) * tile
-            t = tile_gemm_seconds(case_of[label], runs, tile, evals, bursts)
-            g[f"gflops_tiles_{tile}"] = flops_per_eval * padded / runs * evals / t / 1e9
+        T, _, _ = engine_parts.tile_plan(runs, c.kind, c.dim)
+        g = {"shape": [runs, k, k, nb], "engine_tile": T,
+             "gflops_1": gemm_gflops(runs, k, k, nb, 1, seconds, bursts),
+             "gflops_all": gemm_gflops(runs, k, k, nb, cores, seconds, bursts)}
+        for key, kw in (("gflops_simopt_1", {"threads": 1, "tile": runs}), ("gflops_simopt_tiles", {})):
+            t = engine_parts.piece_seconds("product", c.kind, c.dim, runs, evals, nb, bursts=bursts, **kw)
+            g[key] = flops_per_eval * evals / t / 1e9
         out["gemm"][label] = g
     for bitgen in ("PCG64", "SFC64"):
         out["normal"][bitgen] = {
             "rate_1": normal_rate(1, bitgen, seconds=seconds, bursts=bursts),
             "rate_all": normal_rate(cores, bitgen, seconds=seconds, bursts=bursts),
         }
+    d = max([c.dim for c in cases if c.noisy] or [1000])
+    out["normal"]["simopt"] = {"rate_1": bench_rng.normal_rate(1, d, seconds, bursts),
+                               "rate_all": bench_rng.normal_rate(cores, d, seconds, bursts), "d": d}
     if any(c.kind == "diagonal" and not c.noisy for c in cases):
         c = next(c for c in cases if c.kind == "diagonal" and not c.noisy)
-        out["fused_update_rate"] = fused_update_rate(runs, c.dim, c.steps, bursts)
+        out["fused_update_rate"] = engine_parts.fused_sgd_rate(runs, c.dim, c.steps, bursts=bursts)
     out["normal_best_all"] = max(v["rate_all"] for v in out["normal"].values())
     out["normal_best_1"] = max(v["rate_1"] for v in out["normal"].values())
     return out
@@ -192,9 +214,10 @@ def gemm_label(case, runs: int) -> str | None:
 
 def floor_seconds(case, runs: int, limits: dict) -> dict:
     """Implied floor for one timed call: GEMM FLOPs at the best rate measured for the case's shape
-    (BLAS 1 thread, all threads, or compiled tiles) + the normals at the measured all-core rate; elementwise
-    work is counted as free, except for a noise-free diagonal case, which has nothing else: there the
-    floor is its coordinate updates at the fused compiled pass's rate."""
+    (OpenBLAS or simopt's GEMM, one or all threads) + the normals at the all-core rate of the fastest
+    generator measured (NumPy's or simopt's in-kernel one); elementwise work is counted as free, except
+    for a noise-free diagonal case, which has nothing else: there the floor is its coordinate updates at
+    the fused compiled pass's rate."""
     label = gemm_label(case, runs)
     gemm_t = 0.0
     if label is not None:
@@ -206,66 +229,3 @@ def floor_seconds(case, runs: int, limits: dict) -> dict:
         upd_t = case.coordinate_updates / limits["fused_update_rate"]
     return {"gemm_s": gemm_t, "rng_s": rng_t, "update_s": upd_t, "floor_s": gemm_t + rng_t + upd_t,
             "rng_1core_s": case.samples / limits["normal_best_1"] if case.samples else 0.0}
-
-
-# ---- compiled references (Numba), for the shapes and loops the engine itself runs -------------
-@njit(parallel=True, cache=True)
-def _fused_sgd(E, h, lr, steps):  # pragma: no cover - compiled
-    """e <- e - lr * h * e for every row, all steps, a row at a time (rows stay in L1)."""
-    for r in prange(E.shape[0]):
-        e = E[r]
-        for _ in range(steps):
-            for j in range(e.shape[0]):
-                e[j] -= lr * h[j] * e[j]
-
-
-@njit(parallel=True, cache=True)
-def _tile_products(E, Hs, starts, tile, reps):  # pragma: no cover - compiled
-    """For every tile of ``tile`` rows (in parallel), ``reps`` times: one (tile x b)(b x b) product per
-    diagonal block, as a block or dense gradient is computed tile by tile."""
-    R, d = E.shape
-    for t in prange(R // tile):
-        Et = E[t * tile:(t + 1) * tile]
-        G = np.empty((tile, d))
-        for _ in range(reps):
-            for b in range(starts.shape[0] - 1):
-                s, e = starts[b], starts[b + 1]
-                G[:, s:e] = np.dot(np.ascontiguousarray(Et[:, s:e]), Hs[b])
-    return 0
-
-
-def fused_update_rate(runs: int, d: int, steps: int, bursts: int = 3) -> float:
-    """Coordinate updates/s of a fused, compiled diagonal SGD pass over (runs x d) on all cores: the
-    most a noise-free diagonal step can do (one multiply-add per coordinate, nothing recorded)."""
-    h = np.linspace(1e-3, 1.0, d)
-    E = np.ones((runs, d))
-    _fused_sgd(E, h, 1e-3, 2)
-    best = 0.0
-    for _ in range(bursts):
-        E[:] = 1.0
-        t0 = time.perf_counter()
-        _fused_sgd(E, h, 1e-3, steps)
-        best = max(best, runs * d * steps / (time.perf_counter() - t0))
-    return best
-
-
-def tile_gemm_seconds(case, runs: int, tile: int, evaluations: int, bursts: int = 3) -> float:
-    """Seconds for ``evaluations`` gradient evaluations of ``runs`` runs done as the engine does them:
-    tiles of ``tile`` rows in parallel (Numba prange), one BLAS thread each, one product per block."""
-    if case.kind == "diagonal":
-        return 0.0
-    b = case.dim if case.kind == "dense" else case.block_size
-    nb = 1 if case.kind == "dense" else case.n_blocks
-    rng = np.random.default_rng(0)
-    Hs = np.ascontiguousarray(rng.standard_normal((nb, b, b)))
-    starts = np.arange(nb + 1, dtype=np.int64) * b
-    rows = -(-runs // tile) * tile
-    E = rng.standard_normal((rows, nb * b))
-    best = np.inf
-    with _Limit(1):
-        _tile_products(E, Hs, starts, tile, 1)
-        for _ in range(bursts):
-            t0 = time.perf_counter()
-            _tile_products(E, Hs, starts, tile, evaluations)
-            best = min(best, time.perf_counter() - t0)
-    return best

@@ -2,7 +2,8 @@
 
 Single thread, all in one process, interleaved: every repeat times each method once (in a rotating
 order), and the table gives the median over repeats of ns per sample, with the ratio to NumPy's
-``Generator(SFC64)`` (the generator the engine uses today) measured in the same run.
+``Generator(SFC64)`` (NumPy's fastest bit generator here, which the 0.1.0 engine drew its noise from)
+measured in the same run.
 
 Methods, each drawing about ``samples`` numbers per timing:
   kernel rows d      the engine's pattern: ``TILE`` runs with a state each, and per step one
@@ -15,11 +16,14 @@ Methods, each drawing about ``samples`` numbers per timing:
                      (NumPy's standard_t has no ``out``).
 
 ``python benchmarks/bench_rng.py [--samples N] [--repeats R] [--df DF]`` prints the table;
-``measure(...)`` returns it as a dict.
+``measure(...)`` returns it as a dict.  ``normal_rate(threads, d)`` is the generator's throughput in the
+engine's pattern on ``threads`` cores at once (each thread its own runs, the compiled loop without the
+GIL), the figure the benchmark's limits table sets beside NumPy's (``bench_limits``).
 """
 from __future__ import annotations
 
 import argparse
+import threading
 import time
 from functools import partial
 
@@ -34,25 +38,26 @@ TILE = 8
 #: the row lengths d measured
 DIMS = (100, 1000)
 
-# The drivers are compiled afresh in each run (no cache=True): Numba's cache of a function is keyed on its
-# own source file only, so a cached driver would keep timing an older version of the kernels it inlines.
+# The drivers are cached: Numba keys a function's cache on its own source file only, but importing simopt
+# (above) points Numba's cache at a folder named by the digest of simopt's compiled sources
+# (``simopt._cache``), so a change to the generator they inline lands in a fresh folder.
 
 
-@njit(error_model="numpy")
+@njit(nogil=True, cache=True, error_model="numpy")
 def _normal_rows(states, E, steps):
     for _ in range(steps):
         for r in range(E.shape[0]):
             rng.fill_normal(states[r], E[r])
 
 
-@njit(error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def _t_rows(states, df, E, steps):
     for _ in range(steps):
         for r in range(E.shape[0]):
             rng.fill_t(states[r], df, E[r])
 
 
-@njit(error_model="numpy")
+@njit(cache=True, error_model="numpy")
 def _normal_blocks(states, B):
     for r in range(B.shape[0]):
         rng.fill_normal(states[r], B[r])
@@ -115,6 +120,35 @@ def measure(samples: int = 1 << 20, repeats: int = 9, df: float = 3.0) -> dict:
         ratio[name] = ns[name] / ns[f"{kind} numpy SFC64 d={d}"]
     return {"ns": ns, "vs_sfc64": ratio,
             "config": {"samples": samples, "repeats": repeats, "df": df, "tile": TILE, "threads": 1}}
+
+
+def normal_rate(threads: int = 1, d: int = 1000, seconds: float = 0.3, bursts: int = 3) -> float:
+    """Standard normals per second of the in-kernel generator on ``threads`` threads at once, each
+    drawing rows of ``d`` for its own ``TILE`` runs (one state per run, ``fill_normal`` per row, as the
+    run loop does) for about ``seconds``; the best of ``bursts`` (the sustained rate a floor needs)."""
+    states = [stream_states(0, i * TILE, TILE) for i in range(threads)]
+    bufs = [np.empty((TILE, d)) for _ in range(threads)]
+    _normal_rows(states[0], bufs[0], 1)                     # compile outside the timing
+    t0 = time.perf_counter()
+    _normal_rows(states[0], bufs[0], 4)
+    steps = max(1, int(seconds / max((time.perf_counter() - t0) / 4, 1e-9)))
+    best = 0.0
+    for _ in range(bursts):
+        barrier = threading.Barrier(threads + 1)
+
+        def work(i):
+            barrier.wait()
+            _normal_rows(states[i], bufs[i], steps)
+
+        ts = [threading.Thread(target=work, args=(i,)) for i in range(threads)]
+        for t in ts:
+            t.start()
+        barrier.wait()
+        t0 = time.perf_counter()
+        for t in ts:
+            t.join()
+        best = max(best, threads * steps * TILE * d / (time.perf_counter() - t0))
+    return best
 
 
 def table(res: dict) -> str:

@@ -8,8 +8,8 @@ stdin/stdout:
   {"op": "info"}                                    -> {"ok": bool, "detail": str}
   {"op": "run", "case": Case, "opt": str, "runs", "seed", "record_every"}
                                                     -> {"seconds", "cpu_seconds", "loss", ...}
-  {"op": "profile", "case": Case, "opt": str, "repeats": int}   (simopt only; see profile_simopt)
-                                                    -> {"noisy": {...}, "noise-free": {...}, "gemm_s"}
+  {"op": "profile", "case": Case, "opt": str, "repeats": int}   (simopt only)
+                                                    -> profile_simopt.profile_case(...)
   {"op": "quit"}
 """
 from __future__ import annotations

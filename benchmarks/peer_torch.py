@@ -16,10 +16,14 @@ the in-place update ``x.add_(g.sign_(), alpha=-lr)``.
 Threads: torch's default intra-op pool (one thread per core) is slow for tensors this small, badly so
 when the cores are shared (its OpenMP workers spin at every op: a noise-free 400-step run measured
 2.7 s with 2 threads vs 0.06 s with 1 on a loaded machine).  A user who measures would pick the
-thread count, so the first (untimed) call for each (problem, optimizer) tries a short run with 1
-thread and with all threads and keeps the faster; ``THREADS`` records the choice.
+thread count, so the first (untimed) call for each (problem, optimizer) tries a short run (a fifth of
+the steps, at most 200) with 1 thread and with all threads and keeps the faster; ``THREADS`` records the choice.
+``$SIMOPT_BENCH_TORCH_THREADS`` fixes the count instead (``bench.py --quick`` sets it to 1: its numbers
+mean nothing, and the trial would cost more than its runs).
 """
 from __future__ import annotations
+
+import os
 
 import numpy as np
 
@@ -39,8 +43,10 @@ THREADS: dict = {}
 def available() -> tuple[bool, str]:
     if torch is None:
         return False, "torch not installed (pip install torch, CPU build)"
-    return True, (f"torch {torch.__version__} (threads: the faster of 1 and "
-                  f"{DEFAULT_THREADS}, picked per case and optimizer)")
+    fixed = os.environ.get("SIMOPT_BENCH_TORCH_THREADS")
+    return True, (f"torch {torch.__version__} (threads: "
+                  + (f"{fixed}, fixed" if fixed else
+                     f"the faster of 1 and {DEFAULT_THREADS}, picked per case and optimizer") + ")")
 
 
 def _optimizer(opt, param, hp):
@@ -60,14 +66,17 @@ def _optimizer(opt, param, hp):
 def run(data, opt: str, hp: dict, steps: int, runs: int, seed: int, record_every: int) -> np.ndarray:
     key = (data.kind, data.dim, data.sigma > 0, opt)
     if key not in THREADS:
-        THREADS[key] = _pick_threads(data, opt, hp, steps, runs, seed, record_every)
+        fixed = os.environ.get("SIMOPT_BENCH_TORCH_THREADS")
+        THREADS[key] = int(fixed) if fixed else _pick_threads(data, opt, hp, steps, runs, seed, record_every)
     torch.set_num_threads(THREADS[key])
     return _run(data, opt, hp, steps, runs, seed, record_every)
 
 
 def _pick_threads(data, opt, hp, steps, runs, seed, record_every) -> int:
     import time
-    trial = max(record_every, min(steps, 20 * record_every) // record_every * record_every)
+    # a fifth of the run, at most 20 records: 200 steps on the full cases, one record on the quick ones
+    # (where a trial as long as the run would cost more than the run: 2 threads spin on a shared machine)
+    trial = max(record_every, min(steps // 5, 20 * record_every) // record_every * record_every)
     best, best_t = 1, float("inf")
     for n in sorted({1, DEFAULT_THREADS}):
         torch.set_num_threads(n)

@@ -3,7 +3,15 @@
 Speed is never asserted here; the test checks that the quick run completes, reports every case and
 optimizer for every framework that is installed (peers that are not installed are listed as skipped),
 and that the frameworks solve the same problem: on the noise-free cases every peer's loss curves
-must equal simopt's to rounding for SGD.
+must equal simopt's to rounding for SGD; that the limits carry the in-kernel generator and the floors
+use the fastest one, that every call is profiled; and, without running them, the 0.1.0 comparison and
+the README split of the first-call benchmark (its cold processes take minutes: ``simopt bench`` runs
+them in full mode only).
+
+The quick run is one ``simopt bench --quick`` (shared by the tests through a module fixture).  What it
+costs is the frameworks' start-up (importing torch and JAX), JAX's trace and compile of each (case,
+optimizer) and simopt's first calls; the quick mode keeps torch at one thread (its thread-count trial
+spun two threads for longer than the runs on a busy machine).
 """
 from __future__ import annotations
 
@@ -21,6 +29,8 @@ from simopt.bench_cli import CASES, OPTIMIZERS
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "bench.py"
+if SCRIPT.is_file() and str(SCRIPT.parent) not in sys.path:
+    sys.path.insert(0, str(SCRIPT.parent))     # the benchmark's modules (bench, profile_simopt, ...)
 
 pytestmark = pytest.mark.skipif(not SCRIPT.is_file(), reason="benchmarks/ not in this checkout")
 
@@ -75,6 +85,47 @@ def test_peers_solve_the_same_problem(quick_run):
     for case in ("A", "B", "C"):
         for fw, a in res["agreement"][f"{case}/sgd"].items():
             assert a["mean_final"] > 0 and a["rel_diff"] < 0.5, (case, fw, a)
+
+
+def test_quick_report_has_limits_profile_and_summary(quick_run):
+    """The limits carry the in-kernel generator beside NumPy's and each noisy floor is drawn at the
+    fastest all-core rate measured; every (case, optimizer) is profiled into every part; the summary has
+    a line per case."""
+    import profile_simopt
+    text, res, _ = quick_run
+    normal = res["limits"]["normal"]
+    assert {"PCG64", "SFC64", "simopt"} <= set(normal)
+    fastest = max(v["rate_all"] for v in normal.values())
+    for ck, case in res["cases"].items():
+        if case["noisy"]:
+            assert res["floors"][ck]["rng_s"] == pytest.approx(case["samples"] / fastest)
+    assert {(p["case"], p["opt"]) for p in res["profile"]} == {tuple(k.split("/")) for k in res["times"]}
+    for p in res["profile"]:
+        assert set(p["parts"]) == set(profile_simopt.PARTS) and p["total_s"] > 0
+    summary = text.split("## Summary against the targets", 1)[1].split("\n## ", 1)[0]
+    for case in CASES:
+        assert f"| {case} |" in summary
+
+
+def test_baseline_against_itself_is_one():
+    """The 0.1.0 comparison of the baseline file with itself: every ratio 1.00x, every case present."""
+    import bench
+    doc = json.loads((ROOT / "benchmarks" / "BASELINE_0.1.0.json").read_text())
+    doc["baseline"] = bench.load_baseline()
+    rows = [r for r in bench.render_baseline(doc) if r.startswith("| ") and not r.startswith("| case")]
+    assert len(rows) == len(CASES) * len(OPTIMIZERS)
+    for r in rows:
+        cells = r.strip("|").split("|")
+        assert cells[4].strip() == "1.00×" and cells[5] == cells[6] and cells[7].strip() == "1.00×", r
+
+
+def test_first_call_benchmark_runs_the_readme_example_as_written():
+    """bench_compile splits README's API example after its first simopt.run: the head gives the first
+    result, the rest holds the tune_lr."""
+    import bench_compile
+    head, rest = bench_compile.readme_example()
+    assert head.rstrip().splitlines()[-1].lstrip().startswith("res = simopt.run(")
+    assert "simopt.tune_lr(" in rest and "simopt.run(" not in rest.split("simopt.tune_lr(")[0]
 
 
 def test_bench_flags_are_checked():
