@@ -6,8 +6,8 @@ fails.  Run them with ``simopt repro NAME`` (or ``python -m simopt.paper_repro.N
 live in the repository's top-level ``paper_repro/`` folder, which the package maps to
 ``simopt.paper_repro`` (so nothing named ``paper_repro`` is installed at the top level)."""
 
-#: the reproductions, in the order ``simopt repro all`` runs them
-REPRODUCTIONS = (
+#: the seed papers' reproductions (the first gallery)
+SEED = (
     "balles2018_fig2",
     "balles2018_fig3",
     "balles2018_methods",
@@ -16,3 +16,16 @@ REPRODUCTIONS = (
     "pan2023_sharpness",
     "phase_diagram",
 )
+
+#: checks of the 2024-2026 theory that followed the seed papers (the second gallery)
+EXTENSIONS = (
+    "xie2025_linf",
+    "zhang_maes2025_rotation",
+    "das2024_preconditioning",
+)
+
+#: every reproduction, in the order ``simopt repro all`` runs them
+REPRODUCTIONS = SEED + EXTENSIONS
+
+#: gallery section title -> its reproductions (``simopt repro gallery``)
+GALLERIES = {"The seed papers": SEED, "The 2024-2026 theory": EXTENSIONS}

@@ -16,7 +16,7 @@ import simopt
 from simopt.claims import Report as ClaimsReport
 from simopt.claims.report import jsonable
 
-__all__ = ["parse_args", "Report", "jsonable"]
+__all__ = ["parse_args", "Report", "jsonable", "evaluated"]
 
 
 def parse_args(name: str, description: str, argv=None) -> argparse.Namespace:
@@ -74,3 +74,24 @@ class Report(ClaimsReport):
             print(line)
         print(f"  wrote {self.path('png') if fig is not None else ''} {self.path('json')}")
         return self.exit_code
+
+
+def evaluated(runner, claim, result, label, variant=None):
+    """The :class:`simopt.Result` s (one per evaluation draw) of method ``label`` of a checked
+    ``claim`` at the hyperparameters its tuning chose -- under the primary protocol, or under
+    ``variant`` (a variant's name) -- taken from ``runner``, the
+    :class:`simopt.claims.protocol.Runner` the claim was checked with (so the runs are those
+    the claim measured, not new ones)."""
+    from simopt.claims.protocol import is_fixed
+    from simopt.tuning import with_hyper
+    part = result.details["methods"] if variant is None else result.variants[variant]["methods"]
+    c = claim if variant is None else next(v for v in claim.variants if v.name == variant)(claim)
+    tuning = part[label]["tuning"]
+    opt = c.methods[label]
+    if tuning["hyper"]:
+        opt = with_hyper(opt, **tuning["hyper"])
+    if tuning["lr"] is not None:
+        opt = opt.with_lr(tuning["lr"])
+    units = c.protocol.evaluation_units(is_fixed(c.family))
+    return runner.run(c.family, opt, units, c.steps, c.record_every, c.protocol.starts,
+                      c.protocol.seed, c.record)

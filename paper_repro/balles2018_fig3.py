@@ -19,9 +19,18 @@ is 0 when no sign flip occurs at small η); of the gradient MSE, std/√N; of a 
 means over 20 batches (for the sign optimum, at least the Bernoulli SE of 2ρ̂ − 1, which the sample
 sign-MSE's minimiser equals).  An absolute slack of 1e-8 covers rounding and the optimizer's tolerance.
 
-Claims (thresholds fixed before looking): every Monte Carlo quantity lies within 4 standard errors of
+Checks (thresholds fixed before looking): every Monte Carlo quantity lies within 4 standard errors of
 its closed form; and max_η |(1+η²)^{-1/2} − erf(1/(√2η))| ≤ 0.1 over η ∈ [10^-3, 10^3] ("closely
 approximated" read as an absolute error of at most 0.1 on a factor in [0, 1]).
+
+All five are of kind "identity", not paper claims, and none counts as a reproduced claim of the paper:
+the first four are Monte Carlo confirmations of closed forms (Lemma 1 and the Gaussian sign-agreement
+probability, proved by expanding a square, theory_notes.md §4), which test simopt's code
+(``simopt.theory.expectations``) and the sampling, not the paper; the fifth is the caption's "closely
+approximated by (1+η²)^{-1/2}", a statement about two explicit functions that is true or false by
+calculation (deterministic: no sampling, no interval).  Each is decided by a point measurement
+against its threshold -- the Monte Carlo standard errors above are its uncertainty -- so its record has
+a verdict and no bootstrap interval.
 """
 from __future__ import annotations
 
@@ -79,6 +88,8 @@ def main(argv=None) -> int:
     rep.settings.update(S)
     rep.settings["seed"] = args.seed
     rep.notes += [
+        "Every check is of kind identity (Monte Carlo vs closed form, or a calculation with two explicit "
+        "functions): reported, not counted among the paper's reproduced claims.",
         "Paper [NF]: the eta range of Fig. 3 and what 'closely approximated' means numerically; the "
         "0.1 max-abs-error threshold was fixed before measuring.",
         "Closed forms from simopt.theory.expectations: sign_variance_factor, adam_implicit_factor, "
@@ -145,25 +156,25 @@ def main(argv=None) -> int:
     rep.claim("erf_equals_2rho_minus_1",
               "Gaussian p̂: 2ρ − 1 = erf(1/(√2η)) (Balles & Hennig Fig. 3 caption; Lemma 1)",
               f"max_eta |MC(2rho-1) - erf| / SE <= {N_SE} (|diff| <= 4 SE + 1e-8)", float(np.max(z_2rho)),
-              bool(np.all(z_2rho <= N_SE)))
+              bool(np.all(z_2rho <= N_SE)), kind="identity")
     rep.claim("lemma1a_optimum",
               "argmin_γ E‖γ⊙p̂ − p‖² = (1+η²)^-1 (Lemma 1a)",
               f"max_eta |numeric argmin of MC MSE - (1+eta^2)^-1| / SE <= {N_SE} (|diff| <= 4 SE + 1e-8)",
-              float(np.max(z_a)), bool(np.all(z_a <= N_SE)))
+              float(np.max(z_a)), bool(np.all(z_a <= N_SE)), kind="identity")
     rep.claim("lemma1b_optimum",
               "argmin_γ E‖γ⊙sign(p̂) − sign(p)‖² = 2ρ − 1 = erf(1/(√2η)) for Gaussian p̂ (Lemma 1b)",
               f"max_eta |numeric argmin of MC MSE - erf(1/(sqrt2 eta))| / SE <= {N_SE} (|diff| <= 4 SE + 1e-8)",
-              float(np.max(z_b)), bool(np.all(z_b <= N_SE)))
+              float(np.max(z_b)), bool(np.all(z_b <= N_SE)), kind="identity")
     zm = np.concatenate([z_mse_a, z_mse_b])
     rep.claim("mse_closed_forms",
               "E(γp̂ − p)² = (γ−1)²p² + γ²σ² and E(γ sign p̂ − sign p)² = γ² − 2γ(2ρ−1) + 1 "
               "(theory_notes §4), at the optimal γ",
               f"max_eta |MC MSE - closed form| / SE <= {N_SE} (both MSEs) (|diff| <= 4 SE + 1e-8)",
-              float(np.max(zm)), bool(np.all(zm <= N_SE)))
+              float(np.max(zm)), bool(np.all(zm <= N_SE)), kind="identity")
     rep.claim("adam_factor_close_to_erf",
               "erf(1/(√2η)) is closely approximated by (1+η²)^-½ (Fig. 3 caption)",
               f"max over eta in [1e-3, 1e3] of |(1+eta^2)^-1/2 - erf(1/(sqrt2 eta))| <= {APPROX_MAX_ABS}",
-              max_abs, max_abs <= APPROX_MAX_ABS)
+              max_abs, max_abs <= APPROX_MAX_ABS, kind="identity")
 
     # ---- figure --------------------------------------------------------------------------------------
     C = simopt.plotting.color

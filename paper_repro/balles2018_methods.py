@@ -6,70 +6,108 @@ compares the six methods on four deep-learning test problems with 10 seeds and �
 Known [V]: the six update rules (seed_math.md §4; simopt.optim.sgd, sgd(momentum), sign, signum, svag,
 msvag, with M-SVAG/SVAG in the practical form of the official code), "m-" = use the moving average m_t
 in place of g_t, variance adaptation scales coordinate i by an online estimate of (1 + ηᵢ²)^{-1}
-(Lemma 1a, theory_notes.md §4).  [NF]: everything about a synthetic version of Fig. 5 — problem,
-noise, steps, grids.  Chosen here, before any result was seen:
+(Lemma 1a, theory_notes.md §4).  [NF]: everything about a synthetic version of Fig. 5 -- problem,
+noise, steps, grids, lr selection, aggregation.  Chosen here [NF, simopt]:
 
-- The ill-conditioned problem of balles2018_fig2 with its "moderate" noise: d = 100 (quick: 40),
-  λ geometrically spaced in [1, 10⁴], H diagonal ("axis-aligned") or Haar-rotated; isotropic Gaussian
-  noise with σ = 0.1·(Σλᵢ²/d)^{1/2} (E‖ξ‖ = 0.1·E‖∇f(x₀)‖ in rms); x₀ = x* + N(0, I) per run.
+- The ill-conditioned problem of balles2018_fig2 at its "moderate" noise level c = 0.1: d = 100
+  (quick: 40), λ geometrically spaced in [1, 10⁴], H diagonal ("axis-aligned") or Haar-rotated;
+  x₀ = x* + N(0, I) per run.  Noise, primary: Cov ξ = c² H², Balles's DeepOBS stochastic quadratic
+  (seed_math.md §4 [V, added]); variants: isotropic and H-aligned noise at the same E‖ξ‖² =
+  c²·E‖∇f(x₀)‖² (``_balles`` module docstring).  The old script used isotropic noise.
 - 2000 steps (quick: 400); momentum β = 0.9 for every "M-" method (torch-style heavy ball for M-SGD);
   SVAG/M-SVAG β = 0.9.
-- lr tuned per method and orientation with ``simopt.tune_lr`` (median final f(x_T)/f(x₀)) on a
-  half-decade grid, refined on a 1/8-decade grid within ±½ decade; 10 tuning runs (quick: 6).  Curves and
-  claims use 10 fresh runs (quick: 6) at the tuned lr.
-- Claim: mean final relative loss of SVAG ≤ (1 + 0.25) × that of SGD, and of M-SVAG ≤ 1.25 × M-SGD,
-  in both orientations (0.25 covers the sampling error of a 10-run mean).  The other comparisons
-  (sign vs variance adaptation, momentum vs none) are reported as numbers without a claim.
+- Tuning (``simopt.claims`` protocol, per method and orientation): lr by the median final relative loss
+  on a log grid (gradient rules 10^[-5, 0.5]/L, sign rules 10^[-6, 0]; 2 per decade refined
+  automatically to ≤ 1/8 decade, extended where the best is at an end) on 8 tuning runs (quick: 4);
+  measured on 32 other runs (quick: 12), other noise streams and starts.  Variants: tuned by the
+  persistent or the first-hit T(eps) (eps per orientation = 2 × the smallest median final relative loss
+  of SGD, M-SGD, SVAG, M-SVAG on the tuning runs), a 1/16-decade grid, the mean over runs instead of
+  the median, and the two other noise models.
+
+Claim (threshold kept from the old script, fixed before any result was seen): variance adaptation does
+not lose to its base method: max over the pairs (SVAG, SGD), (M-SVAG, M-SGD) and both orientations of
+log10(median final SVAG-type / median final base) ≤ log10(1.25), i.e. no adapted method ends more than
+25% above its base in any of the four comparisons, decided on the 95% paired bootstrap interval.  The
+old reading (the mean over runs, which the lr was not tuned by) is the "mean over runs" variant.  The
+other comparisons (sign vs variance adaptation, momentum vs none) are reported with intervals as numbers,
+without a claim.
+
+Declared outcome (quick and full size): FRAGILE -- the primary PASSes (no adapted method ends more than
+25% above its base; on the axis-aligned problem SVAG ends well below SGD), but with every lr tuned by the
+first-hit T(eps) the interval reaches past the 25% margin (the claim's reason names the variants and
+cells of the run).
 """
 from __future__ import annotations
 
+import math
 import sys
+from dataclasses import replace
 
 import numpy as np
 
 import simopt
-from simopt import noise as nz
 from simopt import optim, spectra
+from . import _balles as B
 from ._common import Report, parse_args
 
 NAME = "balles2018_methods"
 
 # ---- threshold, fixed before looking at results -------------------------------------------------------
-TOL = 0.25              # adapted method's mean final loss <= (1 + TOL) x its base method's
+TOL = 0.25              # adapted method's median final loss <= (1 + TOL) x its base method's
 NOISE_C = 0.1           # the "moderate" level of balles2018_fig2
 
-#: label -> (constructor at a given lr, lr family, plotting colour key, line style)
+#: label -> (rule, lr family, plotting colour key, line style)
 METHODS = {
-    "SGD": (lambda lr: optim.sgd(lr), "grad", "sgd", "-"),
-    "M-SGD": (lambda lr: optim.sgd(lr, momentum=0.9), "grad", "m-sgd", "--"),
-    "SSD": (lambda lr: optim.sign(lr), "sign", "ssd", "-"),
-    "M-SSD": (lambda lr: optim.signum(lr, beta=0.9), "sign", "m-ssd", "--"),
-    "SVAG": (lambda lr: optim.svag(lr, beta=0.9), "grad", "svag", "-"),
-    "M-SVAG": (lambda lr: optim.msvag(lr, beta=0.9), "grad", "m-svag", "--"),
+    "SGD": (optim.sgd(1.0), "grad", "sgd", "-"),
+    "M-SGD": (optim.sgd(1.0, momentum=0.9), "grad", "m-sgd", "--"),
+    "SSD": (optim.sign(1.0), "sign", "ssd", "-"),
+    "M-SSD": (optim.signum(1.0, beta=0.9), "sign", "m-ssd", "--"),
+    "SVAG": (optim.svag(1.0, beta=0.9), "grad", "svag", "-"),
+    "M-SVAG": (optim.msvag(1.0, beta=0.9), "grad", "m-svag", "--"),
 }
 PAIRS_CLAIMED = (("SVAG", "SGD"), ("M-SVAG", "M-SGD"))
 PAIRS_REPORTED = (("SSD", "SGD"), ("M-SSD", "M-SGD"), ("SSD", "SVAG"), ("M-SSD", "M-SVAG"),
                   ("M-SGD", "SGD"), ("M-SVAG", "SVAG"), ("M-SSD", "SSD"))
 ORIENTATIONS = (("axis-aligned", "none"), ("rotated", "haar"))
+CLAIMED = ("SGD", "M-SGD", "SVAG", "M-SVAG")
+#: why the claim is declared FRAGILE (quick and full): the reading of the lr choice it depends on
+FRAGILE_WHY = (" Tuned by the first-hit T(eps), every method's lr is chosen by when it first dips below "
+               "eps, which picks larger lrs that end higher, and the adapted methods' final losses rise a "
+               "little more than their bases'. At quick size (12 evaluation runs) the intervals are wider "
+               "and further variants do not confirm the primary PASS either.")
 
 
 def settings(quick: bool) -> dict:
     return {
         "d": 40 if quick else 100, "steps": 400 if quick else 2000,
-        "tune_runs": 6 if quick else 10, "eval_runs": 6 if quick else 10,
+        "tune_runs": 4 if quick else 8, "eval_runs": 12 if quick else 32,
         "record_every": 4 if quick else 10,
-        "spectrum": "logspace in [1, 1e4]", "noise": f"isotropic Gaussian, sigma = {NOISE_C} * sqrt(sum(lambda^2)/d)",
-        "x0": "x* + N(0, I) per run", "momentum_beta": 0.9,
-        "lr_grid": "coarse half-decade log grid (gradient rules 10^[-5, 0.5]/L, sign rules 10^[-6, 0]); "
-                   "fine 1/8-decade grid within +-0.5 decade of the coarse best",
-        "tolerance": TOL,
+        "spectrum": "logspace in [1, 1e4]", "noise_level_c": NOISE_C,
+        "noise": {n: desc for n, (_, desc) in B.NOISE_MODELS.items()}, "primary_noise": "H^2",
+        "x0": "x* + N(0, I) per run (tuning and evaluation runs have their own draws)",
+        "momentum_beta": 0.9,
+        "lr_ranges": {"gradient rules": "10^[-5, 0.5] / L", "sign rules": "10^[-6, 0]"},
+        "lr_grid": "2 points per decade, refined to <= 1/8 decade around the optimum (variant 1/16), "
+                   "extended by a decade where the best lr is at an end",
+        "loss_floor": B.FLOOR, "tolerance": TOL,
+        "eps_rule": f"{B.EPS_FACTOR:g} x min over {', '.join(CLAIMED)} of the median final relative "
+                    "loss on the tuning runs (final-loss tuning)",
     }
 
 
-def starts(problem, runs, seed, which):
-    """Per-run starting points x* + z, z ~ N(0, I); ``which`` separates tuning from evaluation draws."""
-    rng = np.random.default_rng(np.random.SeedSequence([seed, which]))
-    return problem.xstar + rng.standard_normal((runs, problem.dim))
+def lr_range(method, problem):
+    if METHODS[method][1] == "grad":
+        return (1e-5 / problem.L, 10 ** 0.5 / problem.L)
+    return (1e-6, 1.0)
+
+
+def cell(orientation):
+    return ("ill-conditioned", orientation, "moderate noise")
+
+
+def pairs_of(pairs):
+    """The arms of ``pairs`` (adapted, base) in each orientation's cell of a claim."""
+    return lambda cells: [(B.arm(c, a), B.arm(c, b)) for a, b in pairs for c in cells]
 
 
 def main(argv=None) -> int:
@@ -79,66 +117,70 @@ def main(argv=None) -> int:
     S = settings(args.quick)
     rep.settings.update(S)
     rep.settings["seed"] = args.seed
+    mode = "quick" if args.quick else "full"
+    setts = B.standard_settings("H^2")
+    rep.settings["protocol_settings"] = [s.to_dict() for s in setts]
     rep.notes += [
-        "Paper [NF]: a synthetic version of Fig. 5 does not exist in the paper; problem, noise, steps "
-        "and grids were chosen before any result was seen and not changed to make a claim pass.",
-        "lr tuned per method and orientation on tuning runs (median final relative loss); curves and "
-        "claims use fresh runs. Curves: mean of f(x_t)/f(x_0) with a +-1 std band.",
+        "Paper [NF]: a synthetic version of Fig. 5 does not exist in the paper; problem, noise, steps, "
+        "grids, lr selection and aggregation were chosen before any result was seen.",
+        "lr tuned per method and orientation on tuning runs; the claim is measured on other runs (other "
+        "noise streams and starts). Curves: median and inter-quartile band of the evaluation runs.",
     ]
     d, T = S["d"], S["steps"]
     lam = spectra.logspace(d, 1.0, 1e4)
-    sigma = NOISE_C * float(np.sqrt(np.sum(lam ** 2) / d))
-    grids = {"grad": 10.0 ** np.arange(-5.0, 0.5 + 1e-9, 0.5), "sign": 10.0 ** np.arange(-6.0, 1e-9, 0.5)}
-
-    curves, finals, lrs = {}, {}, {}
-    for oname, rot in ORIENTATIONS:
-        p = simopt.quadratic(lam, rotation=rot, noise=nz.gaussian(sigma), seed=args.seed)
-        X_tune = starts(p, S["tune_runs"], args.seed, 1)
-        X_eval = starts(p, S["eval_runs"], args.seed, 2)
-        for m, (make, fam, _, _) in METHODS.items():
-            coarse = grids[fam] / p.L if fam == "grad" else grids[fam]
-            tuned = simopt.tune_lr(p, make(1.0), coarse, T, runs=S["tune_runs"], seed=2 * args.seed + 1,
-                                   x0=X_tune, record_every=T, refine=4)
-            lr, edge = tuned.best_lr, tuned.edge
-            res = simopt.run(p, make(lr), T, runs=S["eval_runs"], seed=2 * args.seed + 2, x0=X_eval,
-                             record_every=S["record_every"])
-            rel = res.loss / res.f0[:, None]
-            curves[(oname, m)] = (res.steps, rel)
-            finals[(oname, m)] = float(np.mean(rel[:, -1]))
-            lrs[(oname, m)] = lr
-            rep.numbers[f"{oname}/{m}"] = {
-                "lr": lr, "lr_times_L": lr * p.L, "coarse_grid_edge": edge,
-                "mean_final_rel_loss": finals[(oname, m)], "std_final_rel_loss": float(np.std(rel[:, -1])),
-                "diverged_runs": int(res.diverged.sum())}
-            if edge:
-                rep.notes.append(f"{oname}/{m}: coarse-grid best lr at the '{edge}' end of the grid")
-
-    ratio = {f"{o}: {a}/{b}": finals[(o, a)] / finals[(o, b)]
-             for o, _ in ORIENTATIONS for a, b in PAIRS_CLAIMED + PAIRS_REPORTED}
-    rep.numbers["final_loss_ratios"] = ratio
-    claimed = [ratio[f"{o}: {a}/{b}"] for a, b in PAIRS_CLAIMED for o, _ in ORIENTATIONS]
-    rep.claim("variance_adaptation_does_not_lose",
-              "variance adaptation does not hurt its base method at the tuned lr (Balles & Hennig 2018, "
-              "Fig. 5: M-SVAG/SVAG vs M-SGD/SGD)",
-              f"final-loss ratio adapted/base <= 1 + {TOL} for SVAG/SGD and M-SVAG/M-SGD, each in both "
-              "orientations (order: SVAG/SGD aligned, rotated; M-SVAG/M-SGD aligned, rotated)",
-              claimed, all(v <= 1.0 + TOL for v in claimed))
+    cells = {cell(o): (simopt.quadratic(lam, rotation=rot, seed=args.seed), NOISE_C) for o, rot in ORIENTATIONS}
+    exp = B.Experiment(cells, {m: v[0] for m, v in METHODS.items()}, lr_range, steps=T,
+                       tune_runs=S["tune_runs"], eval_runs=S["eval_runs"], record_every=S["record_every"],
+                       seed=args.seed, grid_text="gradient rules 10^[-5, 0.5]/L, sign rules 10^[-6, 0]",
+                       claimed=CLAIMED)
+    exp.run(setts)
+    ocells = [cell(o) for o, _ in ORIENTATIONS]
+    claim = B.decide(
+        exp, setts, id="variance_adaptation_does_not_lose",
+        statement="variance adaptation does not hurt its base method at the tuned lr (Balles & Hennig "
+                  "2018, Fig. 5: M-SVAG/SVAG vs M-SGD/SGD)",
+        cells=ocells, pairs_of=pairs_of(PAIRS_CLAIMED),
+        statistic_of=lambda pairs, how: B.worst_log_ratio(pairs, how, "max", "SVAG-type / base"),
+        at_most=math.log10(1.0 + TOL), expected="FRAGILE", mode=mode)
+    rep.add(replace(claim, reason=B.flips_text(claim) + FRAGILE_WHY))
+    rep.numbers["tuning"] = exp.tuning_table(setts)
+    rep.numbers["final_rel_loss"] = exp.final_table(setts)
+    pairs = pairs_of(PAIRS_CLAIMED + PAIRS_REPORTED)(ocells)
+    rep.numbers["log10_final_loss_ratios (primary; claimed and not claimed)"] = {
+        f"{a} : {b}": {"value": v, "interval": [lo, hi]}
+        for (a, b), (v, lo, hi) in zip(pairs, B.cell_intervals(exp.arms(setts[0], ocells), pairs, "median", 0))}
+    not_ok = [(s, c, m, t.status) for (s, c, m), t in exp.tuned.items() if t.status != "ok"]
+    if not_ok:
+        rep.notes.append(f"lr searches not 'ok' (setting, cell, method, status): {not_ok}")
 
     # ---- figure --------------------------------------------------------------------------------------
+    primary = setts[0]
     with simopt.plotting.style() as plt:
-        fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.3), sharey=True)
-        for ax, (oname, _) in zip(axes, ORIENTATIONS):
+        fig, axes = plt.subplots(1, 3, figsize=(8.4, 3.4), gridspec_kw={"width_ratios": [1, 1, 0.95]})
+        for ax, (oname, _) in zip(axes[:2], ORIENTATIONS):
             for m, (_, _, ckey, ls) in METHODS.items():
-                x, Y = curves[(oname, m)]
-                simopt.plotting.mean_std_band(ax, x, Y, color=simopt.plotting.color(ckey), ls=ls,
-                                              label=f"{m} (lr = {lrs[(oname, m)]:.1e})")
+                res = exp.results[(primary.runs_key, cell(oname), m)]
+                t = exp.tuned[(primary.runs_key, cell(oname), m)]
+                simopt.plotting.band(ax, res.steps, res.loss / res.f0[:, None],
+                                     color=simopt.plotting.color(ckey), ls=ls, label=f"{m} (lr {t.lr:.1e})")
             ax.set_title(f"{oname} eigenbasis")
             ax.set_xlabel("step $t$")
-            ax.legend(loc="upper right", fontsize=7, ncol=1)
-        axes[0].set_ylabel("$f(x_t)/f(x_0)$  (mean $\\pm$1 std)")
-        fig.suptitle(f"Noisy quadratic, d = {d}, $\\kappa = 10^4$, isotropic noise "
-                     f"($\\sigma$ = {NOISE_C}$\\cdot$rms $\\lambda$); lr tuned per method; "
-                     f"{S['eval_runs']} runs", fontsize=9)
+            ax.legend(loc="upper right", fontsize=6.5, ncol=1)
+        axes[1].sharey(axes[0])
+        axes[0].set_ylabel("$f(x_t)/f(x_0)$ (median, IQR)")
+        cx = axes[2]
+        groups = [((cell(o), a), (cell(o), b)) for a, b in PAIRS_CLAIMED for o, _ in ORIENTATIONS]
+        B.interval_panel(cx, exp, B.setting_series(setts, groups),
+                         [f"{a}\n/ {b}\n{o[:7]}" for a, b in PAIRS_CLAIMED for o, _ in ORIENTATIONS])
+        cx.axhline(math.log10(1.0 + TOL), color="0.4", lw=0.8, ls="--")
+        cx.axhline(0.0, color="0.7", lw=0.5)
+        cx.set_ylabel("log$_{10}$(adapted / base)\nmedian final rel. loss")
+        cx.set_title(f"claim: 95% CI $\\leq$ log$_{{10}}$(1.25) (dashed)", fontsize=8)
+        cx.tick_params(axis="x", labelsize=5.5)
+        cx.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=6, ncol=1, handletextpad=0.3,
+                  title="protocol", title_fontsize=6.5)
+        fig.suptitle(f"Noisy quadratic, d = {d}, $\\kappa = 10^4$, noise Cov = $c^2H^2$ (c = {NOISE_C}); lr "
+                     f"tuned per method on {S['tune_runs']} runs; {S['eval_runs']} other runs", fontsize=9)
         fig.tight_layout()
         code = rep.finish(fig)
         plt.close(fig)

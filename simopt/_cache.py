@@ -15,6 +15,16 @@ otherwise load stale machine code.  The generated glue modules of update rules
 
 This must run before any ``@njit(cache=True)`` function of simopt is defined (Numba chooses a function's
 cache location when it is decorated), so ``simopt/__init__.py`` calls :func:`configure` first.
+
+Portable mode (opt-in, ``SIMOPT_PORTABLE=1`` in the environment): :func:`configure` also pins the
+CPU-dependent code paths to baselines, by environment variables that must be set before NumPy and
+Numba load (so before ``import numpy``, or set them yourself): ``NUMBA_CPU_NAME=generic`` (Numba
+compiles for the baseline x86-64 / CPU-family target, not the host's instruction set),
+``OPENBLAS_CORETYPE`` (``Haswell`` on x86-64, ``ARMV8`` on arm64: OpenBLAS uses that kernel, not the
+one it would pick for this CPU) and, on x86-64, ``NPY_DISABLE_CPU_FEATURES`` (NumPy's own
+AVX-512 loops off, e.g. for ``power``/``exp`` in the spectra).  Pool and LocalCluster workers inherit
+them.  Results are then the same on CPUs that differ only in those choices (any x86-64 CPU with
+AVX2 and FMA), at a measured cost (``benchmarks/bench_determinism.py``).
 """
 from __future__ import annotations
 
@@ -64,11 +74,43 @@ def loops_dir() -> str:
     return d
 
 
+#: NumPy's dispatch targets above x86-64-v3 (AVX2/FMA, what the Haswell BLAS kernel needs too),
+#: under the names of NumPy 1.x and 2.x (a name this NumPy does not know is ignored)
+_NUMPY_ABOVE_V3 = ("X86_V4 AVX512F AVX512CD AVX512_KNL AVX512_KNM AVX512_SKX AVX512_CLX "
+                   "AVX512_CNL AVX512_ICL AVX512_SPR")
+_X86 = {"NUMBA_CPU_NAME": "generic", "OPENBLAS_CORETYPE": "Haswell",
+        "NPY_DISABLE_CPU_FEATURES": _NUMPY_ABOVE_V3}
+_ARM = {"NUMBA_CPU_NAME": "generic", "OPENBLAS_CORETYPE": "ARMV8"}
+#: what SIMOPT_PORTABLE=1 sets, per machine architecture
+PORTABLE_ENV = {"x86_64": _X86, "AMD64": _X86, "aarch64": _ARM, "arm64": _ARM}
+
+
+def portable_requested() -> bool:
+    return os.environ.get("SIMOPT_PORTABLE", "") not in ("", "0")
+
+
+def _configure_portable() -> None:
+    import platform
+    import sys
+    import warnings
+    env = PORTABLE_ENV.get(platform.machine(), {"NUMBA_CPU_NAME": "generic"})
+    late = [m for m in ("numpy", "numba") if m in sys.modules]
+    os.environ.update(env)  # children (pool and LocalCluster workers) inherit these
+    if late:
+        warnings.warn(f"SIMOPT_PORTABLE=1: {' and '.join(late)} was imported before simopt, so "
+                      f"{', '.join(f'{k}={v}' for k, v in env.items())} cannot take effect in this "
+                      f"process: set them in the environment before starting Python",
+                      RuntimeWarning, stacklevel=3)
+
+
 def configure() -> None:
-    """Point Numba's on-disk cache at :func:`numba_cache_dir` (idempotent)."""
+    """Point Numba's on-disk cache at :func:`numba_cache_dir` and, with ``SIMOPT_PORTABLE=1``, pin
+    Numba's target and OpenBLAS's kernel to baselines (module docstring); idempotent."""
     global _CONFIGURED
     if _CONFIGURED:
         return
+    if portable_requested():
+        _configure_portable()
     import numba
     if not os.environ.get("NUMBA_CACHE_DIR"):
         numba.config.CACHE_DIR = numba_cache_dir()

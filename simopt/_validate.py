@@ -2,8 +2,10 @@
 naming the argument and what was expected."""
 from __future__ import annotations
 
+import functools
 import math
 import numbers
+import os
 
 import numpy as np
 
@@ -52,23 +54,86 @@ def check_int(x, name: str, minimum: int | None = None) -> int:
     return v
 
 
+def available_memory() -> int:
+    """Physical memory of this machine in bytes (a generous ceiling for one array)."""
+    try:
+        return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 2 ** 40
+
+
+def check_size(n_items: int, name: str, what: str, item_bytes: int = 8) -> None:
+    """``ValueError`` naming ``name`` when ``n_items`` float64s (``what``) would not fit in this
+    machine's memory: a clear error instead of numpy's ``MemoryError``."""
+    need = int(n_items) * item_bytes
+    have = available_memory()
+    if need > have:
+        raise ValueError(f"{name}: too large: {what} would need {need / 2 ** 30:.3g} GiB, more than "
+                         f"this machine's {have / 2 ** 30:.3g} GiB of memory")
+
+
+def check_dim(d, name: str = "d", *, dense: bool = False) -> int:
+    """A dimension: an integer >= 1 whose (d,) vector, or (d, d) matrix when ``dense``, fits in
+    memory (:func:`check_size`)."""
+    d = check_int(d, name, minimum=1)
+    check_size(d * d if dense else d, name, f"a {d} x {d} matrix" if dense else f"{d} values")
+    return d
+
+
 def check_bool(x, name: str) -> bool:
     if not isinstance(x, (bool, np.bool_)):
         raise TypeError(f"{name}: expected True or False, got {type(x).__name__} ({x!r})")
     return bool(x)
 
 
+_NO = object()
+
+
+def _first_non_number(x):
+    """The first element of ``x`` (nested lists/tuples, or an array) that is not a real number
+    (a string, bytes, a boolean, None, ...), or ``_NO``."""
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind in "iuf":
+            return _NO
+        if x.dtype.kind != "O":
+            return next(iter(x.flat)) if x.size else _NO
+        items = x.flat
+    elif isinstance(x, (list, tuple)):
+        items = x
+    else:
+        return _NO if isinstance(x, (numbers.Real, np.number)) and not isinstance(
+            x, (bool, np.bool_)) else x
+    for v in items:
+        if isinstance(v, (list, tuple, np.ndarray)):
+            bad = _first_non_number(v)
+            if bad is not _NO:
+                return bad
+        elif isinstance(v, (bool, np.bool_, str, bytes)) or not isinstance(v, (numbers.Real,
+                                                                                np.number)):
+            return v
+    return _NO
+
+
 def as_float_array(x, name: str, *, ndim: int | None = None, shape=None, finite=True,
                    positive=False) -> np.ndarray:
-    """A float64 array copy; checks dtype, ndim/shape, finiteness and (optionally) positivity."""
+    """A float64 array copy; checks dtype (real numbers only: strings and booleans are refused, not
+    converted), ndim/shape, finiteness and (optionally) positivity."""
     if isinstance(x, (str, bytes)) or x is None:
         raise TypeError(f"{name}: expected an array of numbers, got {type(x).__name__}")
     try:
-        a = np.array(x, dtype=np.float64)
+        raw = np.asarray(x)
     except (TypeError, ValueError) as e:
         raise TypeError(f"{name}: expected an array of real numbers ({e})") from None
-    if np.iscomplexobj(np.asarray(x)):
+    if np.iscomplexobj(raw):
         raise TypeError(f"{name}: expected real numbers, got complex")
+    bad = _first_non_number(x if isinstance(x, (list, tuple)) else raw)
+    if bad is not _NO:
+        raise TypeError(f"{name}: expected an array of real numbers, got an element of type "
+                        f"{type(bad).__name__} ({bad!r})")
+    try:
+        a = np.array(raw, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as e:
+        raise TypeError(f"{name}: expected an array of real numbers ({e})") from None
     if ndim is not None and a.ndim != ndim:
         raise ValueError(f"{name}: expected a {ndim}-d array, got shape {a.shape}")
     if shape is not None and a.shape != tuple(shape):
@@ -78,7 +143,7 @@ def as_float_array(x, name: str, *, ndim: int | None = None, shape=None, finite=
     if finite and not np.all(np.isfinite(a)):
         raise ValueError(f"{name}: expected finite values (no NaN or inf)")
     if positive and not np.all(a > 0):
-        raise ValueError(f"{name}: expected strictly positive values, min is {a.min()!r}")
+        raise ValueError(f"{name}: expected strictly positive values, min is {float(a.min())!r}")
     return a
 
 
@@ -88,7 +153,7 @@ def check_scale(scale, name: str):
         return check_positive_scalar(scale, name)
     a = as_float_array(scale, name, ndim=1)
     if np.any(a < 0):
-        raise ValueError(f"{name}: expected non-negative values, min is {a.min()!r}")
+        raise ValueError(f"{name}: expected non-negative values, min is {float(a.min())!r}")
     a.setflags(write=False)
     return a
 
@@ -100,3 +165,22 @@ def make_rng(seed, name: str = "seed") -> np.random.Generator:
     if isinstance(seed, np.random.SeedSequence):
         return np.random.default_rng(seed)
     return np.random.default_rng(check_int(seed, name, minimum=0))
+
+
+def check_problem(problem, name: str = "problem"):
+    """A simopt problem (``simopt.Quadratic``, built by ``simopt.quadratic`` and friends)."""
+    from .problems import Quadratic
+    if not isinstance(problem, Quadratic):
+        raise TypeError(f"{name}: expected a simopt problem (simopt.quadratic, block_diagonal or "
+                        f"heterogeneous_blocks), got {type(problem).__name__}")
+    return problem
+
+
+def takes_problem(func):
+    """Decorator for functions whose first argument is ``problem``: checked by
+    :func:`check_problem` before the function runs."""
+    @functools.wraps(func)
+    def wrapper(problem, *args, **kwargs):
+        check_problem(problem)
+        return func(problem, *args, **kwargs)
+    return wrapper

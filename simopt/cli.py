@@ -110,9 +110,19 @@ def _info(args) -> int:
         for lib in threadpool_info():
             if lib.get("user_api") == "blas":
                 print(f"blas    {lib.get('internal_api')} {lib.get('version')} "
-                      f"threads={lib.get('num_threads')}")
+                      f"kernel={lib.get('architecture')} threads={lib.get('num_threads')}")
     except ImportError:
         pass
+    from ._provenance import machine_type
+    mt = machine_type()
+    print("machine type (results are bit-identical between machines where all of these agree):")
+    print(f"  cpu          {mt['cpu_model']} ({mt['machine']})")
+    print(f"  blas kernel  {'; '.join(mt['blas'])}")
+    print(f"  numba target {mt['numba_cpu_name']} "
+          f"({len(mt['numba_cpu_features'].split(',')) if mt['numba_cpu_features'] else 0} "
+          f"features)")
+    print(f"  numpy simd   {' '.join(mt['numpy_simd']) or '(baseline only)'}")
+    print(f"  portable     {'on (SIMOPT_PORTABLE)' if mt['portable'] else 'off'}")
     return 0
 
 
@@ -126,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Misuse prints one line 'simopt: error: ...' and exits 2; set SIMOPT_DEBUG=1 for a "
                "traceback.\n\n" + DOCS_HINT)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
-    p = sub.add_parser("info", help="print versions, threads, BLAS and the cache directories",
+    p = sub.add_parser("info", help="print versions, threads, BLAS, the cache directories and the "
+                                    "machine type results depend on",
                        description="Print the versions of simopt and its numerical stack, the thread "
                                    "counts, the BLAS library and where compiled kernels are cached "
                                    "(SIMOPT_CACHE_DIR, or NUMBA_CACHE_DIR if set).")

@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from . import __version__, _cache
+from ._blas import one_thread
 from . import streams as _streams
 from ._kernels import tiles as K
 from ._validate import as_float_array, check_bool, check_int, check_positive_scalar
@@ -29,7 +30,7 @@ from .optim.rule import Optimizer, matrix_shape, size_of
 from .result import Result
 
 RECORDABLE = ("x", "sharpness", "block_grad_norms")
-_KINDS = {"diagonal": K.DIAGONAL, "block": K.BLOCK, "dense": K.DENSE}
+_KINDS = {"diagonal": K.DIAGONAL, "block": K.BLOCK, "dense": K.DENSE, "kron": K.KRON}
 _EMPTY1 = np.zeros(1)
 _EMPTY2 = np.zeros((1, 1))
 _EMPTY3 = np.zeros((1, 1, 1))
@@ -51,39 +52,54 @@ def _problem_arrays(problem):
         hdiag = np.ascontiguousarray(problem.diag, dtype=np.float64)
     elif kind == K.BLOCK:
         bflat, boff = _flat(problem.block_matrices)
+    elif kind == K.KRON:
+        A, B = problem.kron_factors
+        Hmat = np.ascontiguousarray(A, dtype=np.float64)
+        bflat = np.ascontiguousarray(B, dtype=np.float64).ravel()
     else:
         Hmat = np.ascontiguousarray(problem.hessian(), dtype=np.float64)
     return kind, hdiag, Hmat, bflat, boff
 
 
 def _noise_arrays(problem):
-    """(kind, distribution, df, scale, A^T, flat block A^T, offsets) of the problem's noise model."""
+    """The problem's noise model as the kernel reads it: (kind, distribution, df, vector, matrix, flat
+    blocks, block offsets, batch size, sigma, extra) -- see ``simopt._kernels.tiles``."""
     noise = problem.noise
+    out = [K.NOISE_NONE, K.DIST_NORMAL, 0.0, _EMPTY1, _EMPTY2, _EMPTY1, _EMPTYI, 1, 0.0, 0.0]
     if noise is None:
-        return K.NOISE_NONE, K.DIST_NORMAL, 0.0, _EMPTY1, _EMPTY2, _EMPTY1, _EMPTYI
-    dist = K.DIST_T if noise.distribution == "t" else K.DIST_NORMAL
-    df = float(getattr(noise, "df", 0.0))
+        return tuple(out)
+    out[1] = K.DIST_T if noise.distribution == "t" else K.DIST_NORMAL
+    out[2] = float(getattr(noise, "df", 0.0))
     how, a = noise.factor(problem)
+    c = np.ascontiguousarray
     if how == "scale":
-        return K.NOISE_SCALE, dist, df, np.ascontiguousarray(a, dtype=np.float64), _EMPTY2, _EMPTY1, _EMPTYI
-    if how == "matrix":  # the kernel computes Z_tile @ Amat, i.e. xi = A z with Amat = A^T
-        return K.NOISE_MATRIX, dist, df, _EMPTY1, np.ascontiguousarray(np.asarray(a).T), _EMPTY1, _EMPTYI
-    if how == "blocks":
-        flat, off = _flat([np.asarray(b).T for b in a])
-        return K.NOISE_BLOCKS, dist, df, _EMPTY1, _EMPTY2, flat, off
-    raise ValueError(f"noise: unknown factor kind {how!r}")  # pragma: no cover
-
-
-_BLAS = None     # one ThreadpoolController for the process: building one rescans the loaded libraries
-
-
-def _blas_one_thread():
-    """A context that pins BLAS to one thread (see ``simopt._kernels.tiles``)."""
-    global _BLAS
-    if _BLAS is None:
-        from threadpoolctl import ThreadpoolController
-        _BLAS = ThreadpoolController()
-    return _BLAS.limit(limits=1, user_api="blas")
+        out[0], out[3] = K.NOISE_SCALE, c(a, dtype=np.float64)
+    elif how == "matrix":  # the kernel computes Z_tile @ A^T, i.e. xi = A z
+        out[0], out[4] = K.NOISE_MATRIX, c(np.asarray(a, dtype=np.float64).T)
+    elif how == "blocks":
+        out[0] = K.NOISE_BLOCKS
+        out[5], out[6] = _flat([np.asarray(b).T for b in a])
+    elif how == "kron":    # xi = S_A Z S_B
+        SA, SB = a
+        out[0], out[4], out[5] = K.NOISE_KRON, c(SA, dtype=np.float64), c(SB, dtype=np.float64).ravel()
+    elif how == "sampled_gaussian":
+        fkind, F, batch, sigma = a
+        out[0], out[7], out[8] = K.SAMPLED_GAUSSIAN, int(batch), float(sigma)
+        if fkind == "scale":
+            out[3] = c(F, dtype=np.float64)
+        else:
+            out[4], out[9] = c(np.asarray(F, dtype=np.float64).T), 1.0
+    elif how == "dataset":
+        X, residuals, batch = a
+        out[0], out[3], out[4], out[7] = K.SAMPLED_DATA, c(residuals, dtype=np.float64), \
+            c(X, dtype=np.float64), int(batch)
+    elif how == "coordinates":
+        cdf, total, batch, sigma = a
+        out[0], out[3], out[7], out[8], out[9] = K.SAMPLED_COORD, c(cdf, dtype=np.float64), int(batch), \
+            float(sigma), float(total)
+    else:  # pragma: no cover
+        raise ValueError(f"noise: unknown factor kind {how!r}")
+    return tuple(out)
 
 
 def record_steps(steps: int, record_every: int) -> np.ndarray:
@@ -180,9 +196,18 @@ def _threads() -> int:
     return max(1, numba.get_num_threads())
 
 
-def _tile_size(runs: int) -> int:
-    """Runs per tile: about one tile per thread, at most ``MAX_TILE`` (results do not depend on it)."""
-    return max(1, min(K.MAX_TILE, -(-runs // _threads())))
+#: bytes of a tile's iterates and gradients a diagonal problem keeps in cache between its two passes
+_TILE_CACHE_BYTES = 1 << 18
+
+
+def _tile_size(runs: int, kind: int = K.DENSE, d: int = 1) -> int:
+    """Runs per tile (results do not depend on it): about one tile per thread, at most ``MAX_TILE``;
+    for elementwise (diagonal) problems also few enough that a tile's iterates and gradients stay in the
+    core's cache between the gradient pass and the update pass."""
+    t = max(1, min(K.MAX_TILE, -(-runs // _threads())))
+    if kind == K.DIAGONAL:
+        t = max(1, min(t, _TILE_CACHE_BYTES // (16 * max(1, d))))
+    return t
 
 
 def _tile_ranges(ntiles: int):
@@ -209,8 +234,52 @@ def _run_tiles(fn, ntiles, args):
 
 
 # --------------------------------------------------------------------------------------------- run
-def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0=None,
-        first_run=0, divergence_threshold=1e12, progress=False) -> Result:
+def batch_size(problem) -> int:
+    """Samples one stochastic gradient costs: the noise model's ``batch_size`` (1 without one)."""
+    return int(getattr(problem.noise, "batch_size", 1) or 1)
+
+
+def _physical_memory() -> float:
+    try:
+        return float(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 2.0 ** 40
+
+
+def _check_memory(runs, steps, record_every, d, nb, optimizer, record):
+    """A named ``ValueError`` for a call whose arrays cannot fit in this machine's memory (instead of
+    NumPy's ``MemoryError`` or "array is too big" half-way through the set-up)."""
+    n_rec = steps // record_every + 2
+    per_run = d * (3 + optimizer.draws()) + optimizer.state_size(d, nb)
+    rec = n_rec * (2 + (d if "x" in record else 0) + (nb if "block_grad_norms" in record else 0)
+                   + ("sharpness" in record))
+    need = 8.0 * runs * (per_run + rec) + 8.0 * (steps + 1)
+    limit = _physical_memory()
+    if need > limit:
+        name = "steps (with record_every)" if runs * rec > runs * per_run else "runs"
+        raise ValueError(f"{name}: this call needs about {need / 2 ** 30:.3g} GiB for {runs} runs x "
+                         f"{n_rec} records of a {d}-dimensional problem, more than this machine's "
+                         f"{limit / 2 ** 30:.3g} GiB; use fewer runs, or record less often")
+
+
+def _steps_from(steps, samples, problem, optimizer) -> int:
+    if samples is None:
+        if steps is None:
+            raise TypeError("steps: expected the number of steps (or samples=, a sample budget)")
+        return check_int(steps, "steps", minimum=1)
+    if steps is not None:
+        raise TypeError("steps, samples: give one of them, not both")
+    samples = check_int(samples, "samples", minimum=1)
+    per_step = batch_size(problem) * optimizer.draws()
+    if samples < per_step:
+        raise ValueError(f"samples: a budget of {samples} is less than one step's {per_step} samples "
+                         f"(batch size x draws per step)")
+    return samples // per_step
+
+
+
+def run(problem, optimizer, steps=None, runs=1, seed=0, record_every=1, record=(), x0=None,
+        first_run=0, divergence_threshold=1e12, progress=False, samples=None) -> Result:
     """Run ``optimizer`` on ``problem`` for ``steps`` steps, ``runs`` independent runs at once.
 
     Parameters
@@ -219,7 +288,8 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     optimizer : simopt.optim.Optimizer
         A built-in rule (``simopt.optim.adam(1e-3)``) or a user's (``simopt.optim.rule``).
     steps : int >= 1
-        Number of updates; the loss is evaluated at steps 0..steps.
+        Number of updates; the loss is evaluated at steps 0..steps.  Give ``samples`` instead to tie the
+        number of steps to a sample budget.
     runs : int >= 1
         Independent runs (they differ by their noise streams, and by ``x0`` if given per run).
     seed : int >= 0
@@ -237,6 +307,10 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
         finite, is stopped and flagged.
     progress : bool
         Show a progress bar over chunks of steps.
+    samples : int >= 1 or None
+        A sample budget instead of ``steps``: ``steps = samples // (batch_size * draws)``, with the noise
+        model's ``batch_size`` (1 without one) and the rule's gradient draws per step, so methods and
+        batch sizes are compared at the same number of samples (the budget must give at least one step).
 
     A rule runs compiled when every part of it has a compiled step; the first use of a rule on a machine
     compiles its loop (a message says so) and later processes load it from the on-disk cache.  A rule
@@ -258,7 +332,7 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
                         f"the engine can call (methods of an Optimizer subclass are not used); declare the "
                         f"rule with simopt.optim.rule (compiled) or simopt.optim.numpy_rule (NumPy) and call "
                         f"it with its hyperparameters")
-    steps = check_int(steps, "steps", minimum=1)
+    steps = _steps_from(steps, samples, problem, optimizer)
     runs = check_int(runs, "runs", minimum=1)
     seed = check_int(seed, "seed", minimum=0)
     first_run = check_int(first_run, "first_run", minimum=0)
@@ -276,6 +350,7 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
         raise ValueError(f"record: unknown name(s) {bad}; expected names from {RECORDABLE}")
 
     d, nb = problem.dim, problem.n_blocks
+    _check_memory(runs, steps, record_every, d, nb, optimizer, record)
     if x0 is None:
         X0 = np.broadcast_to(problem.x0, (runs, d))
     else:
@@ -290,13 +365,13 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     M = optimizer.draws()
 
     kind, hdiag, Hmat, bflat, boff = _problem_arrays(problem)
-    nkind, dist, df, nscale, Amat, aflat, aoff = _noise_arrays(problem)
+    noise_arrays = _noise_arrays(problem)
     blk = np.ascontiguousarray(problem.block_starts, dtype=np.int64)
     xstar = np.ascontiguousarray(problem.xstar, dtype=np.float64)
     hd = hdiag if kind == K.DIAGONAL else np.ascontiguousarray(np.diag(problem.hessian()))
     mshape = np.asarray(matrix_shape(problem), dtype=np.int64)
 
-    T = _tile_size(runs)
+    T = _tile_size(runs, _KINDS[problem.kind], d)
     Rp = -(-runs // T) * T
     E = np.zeros((Rp, d))
     E[:runs] = X0 - problem.xstar
@@ -324,7 +399,8 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
     rec_x = np.full((Rp, n_rec, d), np.nan) if want_x else _EMPTY3
     rec_sharp = np.full((Rp, n_rec), np.nan) if want_sharp else _EMPTY2
 
-    per_step = Rp * d * (d if kind == K.DENSE else max(problem.block_sizes) if kind == K.BLOCK else 4) * M
+    per_step = Rp * d * (d if kind == K.DENSE else max(problem.block_sizes) if kind == K.BLOCK else 4) * M \
+        * max(1, noise_arrays[7])
     chunk = int(max(1, min(steps, _WORK_PER_CHUNK // max(1, per_step))))
     if progress:
         chunk = max(1, min(chunk, -(-steps // 50)))
@@ -333,12 +409,13 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
         from tqdm.auto import tqdm
         bar = tqdm(total=steps, unit="step", desc=f"{optimizer.name} x{runs}")
     problem_args = (kind, E, hdiag, Hmat, bflat, boff, blk)
-    noise_args = (nkind, dist, df, nscale, Amat, aflat, aoff, nrng)
+    noise_args = (*noise_arrays, nrng)
     rec_args = (rec_pos, rec_loss, rec_gn, rec_bgn, rec_x)
     try:
-        with _blas_one_thread():
+        with one_thread():
             if optimizer.compiled:
-                from ._kernels.loop import run_chunk
+                from ._kernels.codegen import loop_for
+                run_chunk = loop_for(kind, noise_arrays[0])
                 mod, step_addr, point_addr = _rule_callbacks(optimizer)
                 work = size_of(str(mod.WORK_SIZE), d, nb, M)
                 state = np.zeros((Rp, max(1, optimizer.state_size(d, nb))))
@@ -383,9 +460,12 @@ def run(problem, optimizer, steps, runs=1, seed=0, record_every=1, record=(), x0
 def _run_numpy(optimizer, problem, steps, lrs, problem_args, noise_args, rec_args, M, want_hutch, urng,
                active, f0, thresh, div_step, x_at_div, rec_sharp, want_bgn, want_x, want_sharp, E, Rp, T, bar):
     """The step-by-step path of a rule with only NumPy steps (see ``simopt._kernels.evaluate``)."""
-    from ._kernels.evaluate import evaluate_step
+    from ._kernels.codegen import loop_for
+    evaluate_step = loop_for(problem_args[0], noise_args[0], "evaluate")
     d = E.shape[1]
-    state = optimizer.init_state(Rp, problem)
+    runs = int(np.count_nonzero(active))      # the real runs (the rest pad the last tile)
+    state = optimizer.init_state(runs, problem)
+    Er = E[:runs]                             # views: the NumPy step updates them in place
     Gn = np.zeros((Rp, M, d))
     Hut = np.zeros((Rp, d))
     Y = np.zeros((Rp, d))
@@ -394,23 +474,24 @@ def _run_numpy(optimizer, problem, steps, lrs, problem_args, noise_args, rec_arg
     for t in range(steps + 1):
         update = t < steps
         if use_point and update:
-            Y[...] = optimizer.reference_point(E, state, t + 1, float(lrs[t]), problem)
+            Y[:runs] = optimizer.reference_point(Er, state, t + 1, float(lrs[t]), problem)
         args = (T, *problem_args, *noise_args, M, want_hutch, urng, Y, use_point, t, update, active, f0,
                 thresh, div_step, x_at_div, *rec_args, want_bgn, want_x, Gn, Hut)
         _run_tiles(evaluate_step, E.shape[0] // T, args)
         if not update:
             break
-        before = E.copy() if (want_sharp and rec_pos[t] >= 0) else None
+        before = Er.copy() if (want_sharp and rec_pos[t] >= 0) else None
         with np.errstate(all="ignore"):
-            optimizer.reference_step(E, Gn, state, t + 1, float(lrs[t]), problem,
-                                     hutchinson=Hut if want_hutch else None)
+            optimizer.reference_step(Er, Gn[:runs], state, t + 1, float(lrs[t]), problem,
+                                     hutchinson=Hut[:runs] if want_hutch else None)
         E[~active] = 0.0
         if before is not None:
-            U = E - before
+            U = Er - before
             with np.errstate(all="ignore"):
                 num = np.einsum("ij,ij->i", U, problem.hvp(U))
                 den = np.einsum("ij,ij->i", U, U)
-                rec_sharp[active, rec_pos[t]] = np.where(den > 0, num / np.where(den > 0, den, 1.0),
-                                                         np.nan)[active]
+                act = active[:runs]
+                rec_sharp[:runs][act, rec_pos[t]] = np.where(den > 0, num / np.where(den > 0, den, 1.0),
+                                                             np.nan)[act]
         if bar is not None:
             bar.update(1)

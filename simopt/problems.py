@@ -7,7 +7,9 @@ the engine uses to pick its fast path:
 - ``"diagonal"``: ``H = diag(λ)`` (no rotation, or a rotation angle θ = 0);
 - ``"block"``: ``H = diag(H_1, …, H_B)`` with each ``H_b = R_b diag(λ_b) R_bᵀ`` rotated on its own
   (``block_diagonal(..., rotation="block")``, the block-diagonal Hessians of Zhang et al. 2024);
-- ``"dense"``: anything else (a Haar or partial rotation of the whole space).
+- ``"dense"``: anything else (a Haar or partial rotation of the whole space);
+- ``"kron"``: a matrix-shaped problem, ``H = A ⊗ B`` on the row-major ``vec(W)``
+  (:mod:`simopt.matrix_problems`, a subclass of :class:`Quadratic`).
 
 The parameter partition ``blocks`` (contiguous slices covering ``0..d``) is kept whatever the
 rotation: a rotated problem still has blocks, it is just no longer block-diagonal in them.
@@ -28,11 +30,14 @@ import numpy as np
 import scipy.linalg
 
 from . import noise as _noise_mod
-from ._validate import as_float_array, check_bool, check_int, check_interval, check_positive_scalar
+from ._blas import one_thread, single_threaded
+from ._validate import (as_float_array, check_bool, check_int, check_interval, check_positive_scalar,
+                        check_size)
 from .rotations import _check_sizes, _haar, _haar_so, _partial_from
 from .spectra import as_block_eigvals
 
-__all__ = ["Quadratic", "quadratic", "block_diagonal", "heterogeneous_blocks", "from_description"]
+__all__ = ["Quadratic", "quadratic", "block_diagonal", "heterogeneous_blocks", "rotated", "ROTATION_TYPES",
+           "from_description"]
 
 _KINDS = ("diagonal", "block", "dense")
 
@@ -65,7 +70,8 @@ def _jsonable(v):
     raise TypeError(f"cannot describe a value of type {type(v).__name__} as JSON")
 
 
-_NOISE_NAMES = ("gaussian", "correlated_gaussian", "hessian_aligned", "student_t")
+_NOISE_NAMES = ("gaussian", "correlated_gaussian", "hessian_aligned", "student_t", "sampled_gaussian",
+                "sampled_coordinates", "dataset")
 
 
 def _describe_noise(noise):
@@ -88,8 +94,20 @@ def _check_noise(noise):
         return None
     if not isinstance(noise, _noise_mod.Noise):
         raise TypeError(f"noise: expected None or a simopt.noise model (gaussian, hessian_aligned, "
-                        f"student_t), got {type(noise).__name__}")
+                        f"student_t, sampled_gaussian, ...), got {type(noise).__name__}")
     return noise
+
+
+_TINY = float(np.finfo(np.float64).tiny)
+
+
+def _check_eigvals(lam: np.ndarray, name: str) -> np.ndarray:
+    """Eigenvalues must be normal float64 numbers (>= 2.2e-308): a subnormal one has no finite
+    reciprocal step (1/λ = inf) and no relative precision."""
+    if lam.min() < _TINY:
+        raise ValueError(f"{name}: expected eigenvalues >= {_TINY!r} (the smallest normal float64), "
+                         f"got {float(lam.min())!r}")
+    return lam
 
 
 def _check_seed(seed) -> int:
@@ -101,18 +119,18 @@ def _streams(seed: int):
     return [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
 
 
-def _parse_rotation(rotation, allowed: tuple[str, ...]):
+def _parse_rotation(rotation, allowed: tuple[str, ...], name: str = "rotation"):
     """``rotation`` is one of the ``allowed`` strings or an angle θ ∈ [0, 1] (a real number)."""
     if isinstance(rotation, str):
         if rotation not in allowed:
-            raise ValueError(f"rotation: expected one of {', '.join(map(repr, allowed))} or an "
+            raise ValueError(f"{name}: expected one of {', '.join(map(repr, allowed))} or an "
                              f"angle in [0, 1], got {rotation!r}")
         return rotation
     if isinstance(rotation, bool) or not isinstance(rotation, (numbers.Real, np.floating,
                                                                np.integer)):
-        raise TypeError(f"rotation: expected one of {', '.join(map(repr, allowed))} or an angle "
+        raise TypeError(f"{name}: expected one of {', '.join(map(repr, allowed))} or an angle "
                         f"in [0, 1], got {type(rotation).__name__} ({rotation!r})")
-    return check_interval(rotation, "rotation", 0.0, 1.0, high_closed=True)
+    return check_interval(rotation, name, 0.0, 1.0, high_closed=True)
 
 
 def _check_partition(blocks, d: int) -> tuple[int, ...]:
@@ -139,18 +157,9 @@ class Quadratic:
         if kind not in _KINDS:
             raise ValueError(f"kind: expected one of {_KINDS}, got {kind!r}")
         self._kind = kind
-        self._sizes = tuple(int(s) for s in sizes)
         lam = _readonly(lam)
         self._lam = lam  # eigenvalues in column order of the rotation (coordinate order if diagonal)
-        d = lam.size
-        self._dim = d
-        starts = np.zeros(len(self._sizes) + 1, dtype=np.int64)
-        np.cumsum(self._sizes, out=starts[1:])
-        if starts[-1] != d:
-            raise ValueError(f"sizes: expected block sizes summing to {d}, got {starts[-1]}")
-        starts.setflags(write=False)
-        self._starts = starts
-        self._blocks = tuple(slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:]))
+        self._set_partition(sizes, lam.size)
         self._diag = None
         self._block_matrices = None
         self._H = None
@@ -172,6 +181,22 @@ class Quadratic:
                 if kind == "block" else (self._H,))
         if not all(np.all(np.isfinite(m)) for m in mats):
             raise ValueError("eigvals: H = R diag(eigvals) Rᵀ overflows (eigenvalues too large)")
+        self._set_points(x0, xstar, noise, seed, description)
+
+    def _set_partition(self, sizes, d: int) -> None:
+        """The dimension and the parameter partition (block sizes summing to ``d``)."""
+        self._dim = d
+        self._sizes = tuple(int(s) for s in sizes)
+        starts = np.zeros(len(self._sizes) + 1, dtype=np.int64)
+        np.cumsum(self._sizes, out=starts[1:])
+        if starts[-1] != d:
+            raise ValueError(f"sizes: expected block sizes summing to {d}, got {starts[-1]}")
+        starts.setflags(write=False)
+        self._starts = starts
+        self._blocks = tuple(slice(int(a), int(b)) for a, b in zip(starts[:-1], starts[1:]))
+
+    def _set_points(self, x0, xstar, noise, seed, description) -> None:
+        """Start, minimiser, noise and description (once the Hessian is known: checks f(x0))."""
         self._x0 = _readonly(x0)
         self._xstar = _readonly(xstar)
         self._noise = noise
@@ -185,6 +210,13 @@ class Quadratic:
         if not math.isfinite(f0):
             raise ValueError("x0: f(x0) = ½(x0 − x*)ᵀH(x0 − x*) is not finite (overflow: eigvals, "
                              "x0 or xstar too large)")
+        g = self.grad(x0)
+        with np.errstate(over="ignore"):
+            g2 = float(np.dot(g, g))
+        if not math.isfinite(g2):
+            raise ValueError("eigvals: ‖∇f(x0)‖² = ‖H(x0 − x*)‖² overflows float64 (eigenvalues, x0 "
+                             "or xstar too large: no update rule could run on this problem); "
+                             "scale the eigenvalues down")
         return f0
 
     def _check_noise_shape(self):
@@ -194,7 +226,8 @@ class Quadratic:
     # ----------------------------------------------------------------- structure
     @property
     def kind(self) -> str:
-        """``"diagonal"``, ``"block"`` (block-diagonal, rotated blocks) or ``"dense"``."""
+        """``"diagonal"``, ``"block"`` (block-diagonal, rotated blocks), ``"dense"``, or ``"kron"``
+        (a matrix problem, :func:`simopt.matrix_quadratic`: ``H = A ⊗ B``)."""
         return self._kind
 
     @property
@@ -273,7 +306,8 @@ class Quadratic:
         ``eigvalsh`` of the dense ``H_bb`` for dense ones."""
         if self._kind in ("diagonal", "block"):
             return [_readonly(np.sort(self._lam[s], kind="stable")) for s in self._blocks]
-        return [_readonly(np.linalg.eigvalsh(self._H[s, s])) for s in self._blocks]
+        with one_thread():
+            return [_readonly(np.linalg.eigvalsh(self._H[s, s])) for s in self._blocks]
 
     @property
     def L(self) -> float:
@@ -318,10 +352,11 @@ class Quadratic:
         """``diag(H⁻¹)_i = Σ_k R_ik² / λ_k``."""
         if self._kind == "diagonal":
             return 1.0 / self._diag
-        if self._kind == "block":
-            return np.concatenate([(r * r) @ (1.0 / self._lam[s])
-                                   for r, s in zip(self._rot, self._blocks)])
-        return (self._rot * self._rot) @ (1.0 / self._lam)
+        with one_thread():
+            if self._kind == "block":
+                return np.concatenate([(r * r) @ (1.0 / self._lam[s])
+                                       for r, s in zip(self._rot, self._blocks)])
+            return (self._rot * self._rot) @ (1.0 / self._lam)
 
     @functools.cached_property
     def linf_strong_convexity(self) -> float:
@@ -361,18 +396,14 @@ class Quadratic:
         if isinstance(X, (str, bytes)) or X is None:
             raise TypeError(f"{name}: expected an array of shape ({self._dim},) or "
                             f"(runs, {self._dim}), got {type(X).__name__}")
-        if np.iscomplexobj(X):
-            raise TypeError(f"{name}: expected real numbers, got complex")
-        try:
-            a = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError) as e:
-            raise TypeError(f"{name}: expected an array of real numbers ({e})") from None
+        a = as_float_array(X, name)  # real, finite, non-empty
         if not ((a.ndim == 1 and a.shape[0] == self._dim)
                 or (a.ndim == 2 and a.shape[1] == self._dim)):
             raise ValueError(f"{name}: expected shape ({self._dim},) or (runs, {self._dim}), "
                              f"got {a.shape}")
         return a
 
+    @single_threaded
     def _apply(self, E: np.ndarray) -> np.ndarray:
         """``E H`` row-wise (``H`` is symmetric, so each row is ``H e``)."""
         if self._kind == "diagonal":
@@ -403,10 +434,11 @@ class Quadratic:
     def _sqrt_factor(self):
         if self._kind == "diagonal":
             return "scale", np.sqrt(self._diag)
-        if self._kind == "block":
-            return "blocks", tuple(_sym((r * np.sqrt(self._lam[s])) @ r.T)
-                                   for r, s in zip(self._rot, self._blocks))
-        return "matrix", _sym((self._rot * np.sqrt(self._lam)) @ self._rot.T)
+        with one_thread():
+            if self._kind == "block":
+                return "blocks", tuple(_sym((r * np.sqrt(self._lam[s])) @ r.T)
+                                       for r, s in zip(self._rot, self._blocks))
+            return "matrix", _sym((self._rot * np.sqrt(self._lam)) @ self._rot.T)
 
     def noise_factor_sqrt_hessian(self, scale=1.0):
         """A factor ``A`` with ``A Aᵀ = scale²·H`` (the NQM noise, covariance ∝ H; seed_math.md §5):
@@ -474,6 +506,7 @@ def _description(name, **args):
     return {"constructor": name, "args": {k: _jsonable(v) for k, v in args.items()}}
 
 
+@single_threaded
 def quadratic(eigvals, rotation="none", noise=None, seed=0, x0=None, xstar=None,
               blocks=None) -> Quadratic:
     """A quadratic with spectrum ``eigvals`` (1-d, positive, finite; kept in the given order on the
@@ -488,9 +521,11 @@ def quadratic(eigvals, rotation="none", noise=None, seed=0, x0=None, xstar=None,
     partition, used by block-wise optimizers and metrics).  ``x0``/``xstar`` default to seeded
     standard-normal draws (module docstring); ``noise`` is ``None`` or a ``simopt.noise`` model.
     """
-    lam = as_float_array(eigvals, "eigvals", ndim=1, positive=True)
+    lam = _check_eigvals(as_float_array(eigvals, "eigvals", ndim=1, positive=True), "eigvals")
     d = lam.size
     rot_arg = _parse_rotation(rotation, ("none", "haar"))
+    if rot_arg not in ("none", 0.0):
+        check_size(d * d, "eigvals", f"a {d} x {d} rotation")
     noise = _check_noise(noise)
     seed = _check_seed(seed)
     sizes = _check_partition(blocks, d)
@@ -513,8 +548,11 @@ def quadratic(eigvals, rotation="none", noise=None, seed=0, x0=None, xstar=None,
 
 def _block_problem(spectra, rotation, noise, seed, x0, xstar, description_of, within_blocks=False):
     sizes = tuple(b.size for b in spectra)
-    lam = np.concatenate(spectra)
+    lam = _check_eigvals(np.concatenate(spectra), "block_eigvals")
     d = lam.size
+    if rotation not in ("none", 0, 0.0):
+        check_size(d * d if rotation != "block" else sum(n * n for n in sizes), "block_eigvals",
+                   f"the rotation of a {d}-dimensional problem")
     rot_arg = _parse_rotation(rotation, ("block", "none", "global", "haar"))
     within_blocks = check_bool(within_blocks, "within_blocks")
     noise = _check_noise(noise)
@@ -548,6 +586,7 @@ def _block_diag_matrix(mats):
     return scipy.linalg.block_diag(*mats)
 
 
+@single_threaded
 def block_diagonal(block_eigvals, rotation="block", noise=None, seed=0, x0=None,
                    xstar=None, within_blocks=False) -> Quadratic:
     """A problem whose blocks have the requested spectra ``block_eigvals`` (a list of 1-d positive
@@ -582,6 +621,7 @@ def heterogeneous_block_spectra(n_blocks, block_size, heterogeneity, condition_n
     """The block spectra of ``heterogeneous_blocks`` (one ascending array per block); see there."""
     B = check_int(n_blocks, "n_blocks", minimum=1)
     n = check_int(block_size, "block_size", minimum=1)
+    check_size(B * n, "n_blocks, block_size", f"{B} x {n} eigenvalues")
     h = check_interval(heterogeneity, "heterogeneity", 0.0, 1.0, high_closed=True)
     kappa = check_positive_scalar(condition_number, "condition_number")
     if kappa <= 1.0:
@@ -610,6 +650,7 @@ def heterogeneous_block_spectra(n_blocks, block_size, heterogeneity, condition_n
     return [np.ascontiguousarray(row) for row in lam]
 
 
+@single_threaded
 def heterogeneous_blocks(n_blocks, block_size, heterogeneity, condition_number=5000.0,
                          rotation="block", noise=None, seed=0, x0=None, xstar=None,
                          block_width=None, within_blocks=False) -> Quadratic:
@@ -648,19 +689,109 @@ def heterogeneous_blocks(n_blocks, block_size, heterogeneity, condition_number=5
     return _block_problem(spectra, rotation, noise, seed, x0, xstar, description_of, within_blocks)
 
 
+#: the rotation types of :func:`rotated` (besides an angle θ ∈ [0, 1])
+ROTATION_TYPES = ("eigenbasis", "block", "global")
+_KEEP = object()
+
+
+def _full_rotation(problem) -> np.ndarray:
+    """The orthogonal R of a problem's construction, H = R diag(lam) Rᵀ (lam in column order)."""
+    if problem.kind == "diagonal":
+        return np.eye(problem.dim)
+    if problem.kind == "block":
+        return _block_diag_matrix(problem._rot)
+    return np.asarray(problem._rot)
+
+
+@single_threaded
+def rotated(base, rotation, seed=0, noise=_KEEP, x0=None) -> Quadratic:
+    """The problem ``base`` seen in rotated coordinates: f'(x) = f(Sᵀx) for an orthogonal S, so
+    ``H' = S H Sᵀ``, ``x*' = S x*`` and, by default, ``x0' = S x0`` (the same loss at the start).
+
+    ``rotation`` (S):
+
+    - ``"eigenbasis"``: the rotation *to* the Hessian's eigenbasis, S = Rᵀ for the construction
+      H = R diag(λ) Rᵀ, so H' = diag(λ) (kind ``"diagonal"``).  For a block-diagonal ``base``,
+      R = diag(R_1, …, R_B) and each block goes to its own eigenbasis, so the eigenvalues stay in
+      their blocks (block b of H' has exactly the spectrum of H_bb);
+    - ``"block"``: S = diag(S_1, …, S_B), independent Haar rotations of the base's blocks
+      (``rotations.haar_blocks``): coordinates mix within blocks only; H' stays block-diagonal
+      when H is;
+    - ``"global"``: S Haar on O(d) (``rotations.haar``);
+    - θ ∈ [0, 1]: S = ``rotations.partial(d, θ)``, a geodesic from the identity (θ = 0: H' = H) to a
+      Haar rotation (θ = 1).
+
+    These are the rotation types of Zhang, Maes et al. (2025, arXiv 2410.19964: none, within-block,
+    global random) with the eigenbasis as the structured end, and the rotation path of Xie,
+    Mohamadi & Li (2025, arXiv 2410.08198).  A rotation-equivariant rule (GD, SGD with momentum)
+    follows the rotated trajectory exactly, x'_t = S x_t; a coordinate-wise one (Adam, sign
+    descent) does not.  The draws come from ``seed`` (child 0 of ``SeedSequence(seed)``), so
+    the same (base, rotation, seed) gives the same problem, and θ values of one seed lie on one
+    path.  The parameter partition is the base's.  ``noise``: the base's model unless given
+    (``None`` for none); ``x0``: the rotated start ``S x0`` unless given.
+    """
+    if not isinstance(base, Quadratic):
+        raise TypeError(f"base: expected a simopt problem (Quadratic), got {type(base).__name__}")
+    rot_arg = _parse_rotation(rotation, ROTATION_TYPES)
+    seed = _check_seed(seed)
+    noise = base.noise if noise is _KEEP else _check_noise(noise)
+    d, lam = base.dim, np.asarray(base._lam)
+    sizes = base.block_sizes
+    gen = _streams(seed)[0]
+    if rot_arg == "eigenbasis":
+        R = _full_rotation(base)
+        kind, rot, S = "diagonal", None, R.T
+    elif rot_arg == "block":
+        check_size(sum(n * n for n in sizes), "base", "the blocks' rotations")
+        blocks = [_haar(n, gen) for n in sizes]
+        if base.kind == "diagonal":
+            kind, rot = "block", blocks
+        elif base.kind == "block":
+            kind, rot = "block", [sb @ rb for sb, rb in zip(blocks, base._rot)]
+        else:
+            kind, rot = "dense", _block_diag_matrix(blocks) @ np.asarray(base._rot)
+        S = _block_diag_matrix(blocks)
+    else:
+        check_size(d * d, "base", f"a {d} x {d} rotation")
+        S = _haar(d, gen) if rot_arg == "global" else _partial_from(_haar_so(d, gen), rot_arg)
+        kind, rot = "dense", S @ _full_rotation(base)
+    if x0 is None:
+        x0 = S @ base.x0
+    else:
+        x0 = as_float_array(x0, "x0", shape=(d,))
+    desc = _description("rotated", base=base.describe(), rotation=rot_arg, seed=seed,
+                        noise=_describe_noise(noise), x0=None)
+    desc["args"]["base"].pop("kind", None)
+    desc["args"]["base"].pop("dim", None)
+    return Quadratic(kind=kind, sizes=sizes, lam=lam, rot=rot, x0=x0, xstar=S @ base.xstar,
+                     noise=noise, seed=seed, description=desc)
+
+
 _CONSTRUCTORS = {"quadratic": quadratic, "block_diagonal": block_diagonal,
-                 "heterogeneous_blocks": heterogeneous_blocks}
+                 "heterogeneous_blocks": heterogeneous_blocks, "rotated": rotated}
 
 
 def from_description(description) -> Quadratic:
-    """Rebuild a problem from ``Quadratic.describe()`` (e.g. as stored by a sweep)."""
+    """Rebuild a problem from ``Quadratic.describe()`` (e.g. as stored by a sweep), the data problems of
+    ``simopt.data_problems`` included."""
     if not isinstance(description, dict):
         raise TypeError(f"description: expected a dict from Quadratic.describe(), "
                         f"got {type(description).__name__}")
+    from .matrix_problems import matrix_quadratic
+    from .data_problems import CONSTRUCTORS as data_constructors
+    constructors = {**_CONSTRUCTORS, "matrix_quadratic": matrix_quadratic}
     name = description.get("constructor")
-    if name not in _CONSTRUCTORS:
+    if name not in constructors and name not in data_constructors:
         raise ValueError(f"description: unknown constructor {name!r}; expected one of "
-                         f"{sorted(_CONSTRUCTORS)}")
+                         f"{sorted(constructors) + sorted(data_constructors)}")
     args = dict(description.get("args", {}))
+    if name in data_constructors:
+        # a data problem's noise is its sampler; "noise" is in its description only after with_noise
+        has_noise = "noise" in args
+        noise = _noise_from_description(args.pop("noise", None))
+        problem = data_constructors[name](**args)
+        return problem.with_noise(noise) if has_noise else problem
     args["noise"] = _noise_from_description(args.get("noise"))
-    return _CONSTRUCTORS[name](**args)
+    if name == "rotated":
+        args["base"] = from_description(args.get("base"))
+    return constructors[name](**args)

@@ -146,6 +146,8 @@ class Result:
         reading ``persistent`` chooses (``"persistent"`` in the dict says which; see
         :meth:`iterations_to`); ``metric``/``relative`` define the target as there."""
         persistent = check_bool(persistent, "persistent")
+        relative = check_bool(relative, "relative")
+        self._metric(metric)
         fin = self.final("loss", relative=True)
         out = {
             "runs": self.runs, "steps": self.n_steps, "diverged": int(self.diverged.sum()),

@@ -16,17 +16,19 @@ import math
 import numpy as np
 import scipy.linalg
 
-from ._validate import as_float_array, check_int, check_interval, make_rng
+from ._blas import single_threaded
+from ._validate import as_float_array, check_dim, check_int, check_interval, check_size, make_rng
 
 __all__ = ["identity", "haar", "partial", "block", "haar_blocks", "principal_log"]
 
 
 def identity(d) -> np.ndarray:
     """The ``d × d`` identity."""
-    d = check_int(d, "d", minimum=1)
+    d = check_dim(d, "d", dense=True)
     return np.eye(d)
 
 
+@single_threaded
 def _haar(d: int, gen: np.random.Generator) -> np.ndarray:
     z = gen.standard_normal((d, d))
     q, r = np.linalg.qr(z)
@@ -43,10 +45,11 @@ def haar(d, rng) -> np.ndarray:
     with it, ``Q`` is the unique factor with ``diag(R) > 0``, whose law is invariant under left
     multiplication by any orthogonal matrix, i.e. Haar measure on O(d) (Mezzadri 2007).
     """
-    d = check_int(d, "d", minimum=1)
+    d = check_dim(d, "d", dense=True)
     return _haar(d, make_rng(rng, "rng"))
 
 
+@single_threaded
 def _haar_so(d: int, gen: np.random.Generator) -> np.ndarray:
     """Haar draw moved into SO(d): if ``det < 0`` the first column is negated."""
     q = _haar(d, gen)
@@ -55,6 +58,7 @@ def _haar_so(d: int, gen: np.random.Generator) -> np.ndarray:
     return q
 
 
+@single_threaded
 def _rotation_angles(q: np.ndarray):
     """Real Schur form of a rotation ``q ∈ SO(d)``: ``q = Z T Zᵀ`` with ``T`` block diagonal,
     blocks ``[[cos φ, −sin φ], [sin φ, cos φ]]`` or ``1``.  Returns ``Z`` and the list of
@@ -91,6 +95,7 @@ def _plane_matrix(d: int, planes, fn) -> np.ndarray:
     return m, done
 
 
+@single_threaded
 def principal_log(q) -> np.ndarray:
     """The principal real logarithm ``A`` (skew-symmetric, eigenvalues ``±iφ`` with ``|φ| <= π``)
     of a rotation ``q ∈ SO(d)``, so that ``expm(A) = q``.
@@ -113,6 +118,7 @@ def principal_log(q) -> np.ndarray:
     return np.ascontiguousarray(0.5 * (a - a.T))
 
 
+@single_threaded
 def _partial_from(q: np.ndarray, theta: float) -> np.ndarray:
     d = q.shape[0]
     if theta == 0.0:
@@ -148,7 +154,7 @@ def partial(d, theta, rng) -> np.ndarray:
     conjugation ``R → V R Vᵀ`` (as that of ``Q`` is, and ``log`` commutes with conjugation), so no
     axis is preferred apart from the identity's own.  ``R(θ)`` is orthogonal to ~1e-14 (``Z`` is).
     """
-    d = check_int(d, "d", minimum=1)
+    d = check_dim(d, "d", dense=True)
     theta = check_interval(theta, "theta", 0.0, 1.0, high_closed=True)
     q = _haar_so(d, make_rng(rng, "rng"))
     return _partial_from(q, theta)
@@ -170,6 +176,7 @@ def _check_sizes(sizes, name="sizes") -> list[int]:
 def haar_blocks(sizes, rng) -> list[np.ndarray]:
     """Independent Haar draws (``haar``), one per block size, drawn in block order from ``rng``."""
     sizes = _check_sizes(sizes)
+    check_size(sum(n * n for n in sizes), "sizes", "the blocks' rotations")
     gen = make_rng(rng, "rng")
     return [_haar(n, gen) for n in sizes]
 
@@ -177,5 +184,6 @@ def haar_blocks(sizes, rng) -> list[np.ndarray]:
 def block(sizes, rng) -> np.ndarray:
     """Block-diagonal orthogonal matrix ``diag(R_1, …, R_B)`` with independent Haar blocks ``R_b`` of
     the given sizes (``haar_blocks``): each block's coordinates are mixed among themselves only."""
+    check_size(sum(_check_sizes(sizes)) ** 2, "sizes", "the block-diagonal matrix")
     blocks = haar_blocks(sizes, rng)
     return np.ascontiguousarray(scipy.linalg.block_diag(*blocks))

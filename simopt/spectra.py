@@ -26,7 +26,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ._validate import (as_float_array, check_int, check_interval, check_nonneg_scalar,
+from ._validate import (as_float_array, check_dim, check_interval, check_nonneg_scalar,
                         check_positive_scalar, make_rng)
 
 __all__ = ["linear", "logspace", "power_law", "two_cluster", "deep_learning_like", "redistribute",
@@ -46,7 +46,7 @@ def linear(d, low, high) -> np.ndarray:
 
     ``0 < low <= high``; ``d = 1`` gives ``[low]``.  Condition number ``high/low``.
     """
-    d = check_int(d, "d", minimum=1)
+    d = check_dim(d, "d")
     low, high = _check_range(low, high)
     out = np.linspace(low, high, d, dtype=np.float64)
     out[0] = low
@@ -68,7 +68,7 @@ def logspace(d, low, high) -> np.ndarray:
     ``0 < low <= high``; the end points are exactly ``low`` and ``high`` (``d = 1`` gives ``[low]``),
     so the condition number is exactly ``high/low``.
     """
-    d = check_int(d, "d", minimum=1)
+    d = check_dim(d, "d")
     low, high = _check_range(low, high)
     if d == 1:
         return np.array([low])
@@ -83,7 +83,7 @@ def power_law(d, alpha, top=1.0) -> np.ndarray:
     ``alpha >= 0`` (``alpha = 0``: all equal to ``top``), ``top > 0``.  Condition number ``d^alpha``.
     ``alpha = 1, top = 1`` is the NQM spectrum ``h_i = 1/i`` (Zhang et al. 2019; seed_math.md §5).
     """
-    d = check_int(d, "d", minimum=1)
+    d = check_dim(d, "d")
     alpha = check_nonneg_scalar(alpha, "alpha")
     top = check_positive_scalar(top, "top")
     i = np.arange(d, 0, -1, dtype=np.float64)  # d, d-1, ..., 1 -> ascending eigenvalues
@@ -102,7 +102,7 @@ def two_cluster(d, frac_high, low, high, rng, *, spread=0.1) -> np.ndarray:
     ``0 < low <= high``, ``frac_high`` in ``[0, 1]``, ``spread`` in ``[0, 1)``.  The low cluster's
     values are drawn first, then the high cluster's, from ``rng`` (seed, SeedSequence or Generator).
     """
-    d = check_int(d, "d", minimum=1)
+    d = check_dim(d, "d")
     frac_high = check_interval(frac_high, "frac_high", 0.0, 1.0, high_closed=True)
     low, high = _check_range(low, high)
     spread = check_interval(spread, "spread", 0.0, 1.0)
@@ -122,7 +122,7 @@ def deep_learning_like(d, rng) -> np.ndarray:
     (drawn as ``1 − U[0, 1)`` so that no eigenvalue is exactly 0); returned ascending.  The small
     eigenvalues can be arbitrarily close to 0, so the condition number is random and large.
     """
-    d = check_int(d, "d", minimum=1)
+    d = check_dim(d, "d")
     gen = make_rng(rng, "rng")
     n_high = int(math.floor(0.1 * d + 0.5))
     small = 1.0 - gen.random(d - n_high)

@@ -19,7 +19,9 @@ should it happen, the state is the next four words of the same SeedSequence's ou
 The drawing functions (``normals``, ``student_t``, ``gammas``, ``rademachers``) fill an array of the given
 shape in row-major order with the kernels of :mod:`simopt._kernels.rng`, so they give exactly the numbers a
 compiled loop draws from ``stream_state(seed, run, sub)``; they are the NumPy-side reference for code that
-draws in a kernel.
+draws in a kernel.  Each starts from the stream's first number; a :class:`Stream` is read on from call to
+call instead, as a run's loop reads its stream step after step (mixing uniforms and normals, as the
+sampled-data gradients of ``simopt.noise`` do).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ import numpy as np
 from ._kernels import rng as _rng
 from ._validate import check_int, check_positive_scalar
 
-__all__ = ["stream_state", "stream_states", "normals", "student_t", "gammas", "rademachers"]
+__all__ = ["stream_state", "stream_states", "normals", "student_t", "gammas", "rademachers", "Stream"]
 
 STATE_WORDS = 4
 
@@ -120,3 +122,38 @@ def rademachers(seed, run, shape, sub=0) -> np.ndarray:
     s, out = _draw(seed, run, shape, sub)
     _rng.fill_rademacher(s, out.reshape(-1))
     return out
+
+
+class Stream:
+    """Stream ``sub`` of run ``run`` under ``seed``, read on from call to call: each draw continues where
+    the previous one stopped, so a sequence of calls gives exactly the numbers a compiled loop draws from
+    the same stream in the same order (``Stream(seed, r)`` is run r's gradient-noise stream in
+    ``simopt.run``)."""
+
+    def __init__(self, seed, run, sub=0):
+        self.state = stream_state(seed, run, sub)
+
+    def normals(self, shape) -> np.ndarray:
+        """The next standard normals, ``shape`` filled in row-major order (:func:`normals`)."""
+        out = np.empty(_shape(shape), dtype=np.float64)
+        _rng.fill_normal(self.state, out.reshape(-1))
+        return out
+
+    def uniforms(self, shape) -> np.ndarray:
+        """The next uniforms on [0, 1), one output each (:func:`simopt._kernels.rng.next_double`),
+        ``shape`` filled in row-major order."""
+        out = np.empty(_shape(shape), dtype=np.float64)
+        flat = out.reshape(-1)
+        for i in range(flat.size):
+            flat[i] = _rng.next_double(self.state)
+        return out
+
+    def student_t(self, shape, df) -> np.ndarray:
+        """The next standard Student-t(df) draws, ``shape`` filled in row-major order (:func:`student_t`)."""
+        df = check_positive_scalar(df, "df")
+        out = np.empty(_shape(shape), dtype=np.float64)
+        _rng.fill_t(self.state, df, out.reshape(-1))
+        return out
+
+    def __repr__(self):
+        return f"Stream(state={[int(w) for w in self.state]})"

@@ -93,3 +93,14 @@ def test_missing_script_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="benchmarks/bench.py"):
         bench_cli.find_script(str(tmp_path / "nope.py"))
     assert bench_cli.find_script(str(SCRIPT)) == SCRIPT
+
+
+def test_sampled_noise_benchmark_runs_every_case():
+    """benchmarks/sampled_noise.py at tiny sizes: every case reports positive times (speed not asserted)."""
+    import importlib.util as iu
+    spec = iu.spec_from_file_location("sampled_noise", ROOT / "benchmarks" / "sampled_noise.py")
+    mod = iu.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    res = mod.measure(runs=4, steps=2, repeats=1, quick=True)
+    assert len(res) == len(mod.cases(quick=True)) == 8
+    assert all(v["ms_per_step"] > 0 and v["vs_additive"] > 0 and v["vs_numpy"] > 0 for v in res.values())

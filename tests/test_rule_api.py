@@ -222,3 +222,27 @@ def test_hutchinson_probe_compiled_and_numpy_agree_and_is_unbiased():
     s1 = simopt.run(q, optim.sgd(0.01), 10, runs=2, seed=9, record=("x",))
     s2 = simopt.run(q, optim.sgd(0.01), 10, runs=2, seed=9, record=("x",))
     assert np.array_equal(s1.records["x"], s2.records["x"])
+
+
+def test_weight_decay_after_the_step_and_proximal():
+    """decay="after": x <- x - lr*u, then x <- x - lr*wd*x; "proximal": x <- (x - lr*u)/(1 + lr*wd)."""
+    p = _problem(nz=None)
+    lr, wd = 0.01, 0.3
+    for decay in ("after", "proximal"):
+        r = rule(_plain_sgd, name=f"sgd_{decay}", decay=decay)
+        res = simopt.run(p, r(lr, weight_decay=wd), 20, record=("x",))
+        x = p.x0.copy()
+        for t in range(20):
+            x = x - lr * p.grad(x)
+            x = x - lr * wd * x if decay == "after" else x / (1 + lr * wd)
+            np.testing.assert_allclose(res.records["x"][0, t + 1], x, rtol=1e-10, atol=1e-12)
+
+
+def _plain_sgd(x, g, lr):
+    for i in range(x.shape[0]):
+        x[i] -= lr * g[i]
+
+
+def test_a_probe_the_hyperparameters_do_not_use_is_not_drawn():
+    assert optim.sophia(1e-3, estimator="hutchinson").needs_hutchinson
+    assert not optim.sophia(1e-3, estimator="exact").needs_hutchinson

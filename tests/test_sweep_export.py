@@ -11,7 +11,7 @@ from simopt.sweep import Store, export, long_rows, run_sweep, summary_rows, to_d
 SPEC = {"steps": 40, "runs": 3, "seeds": [0, 1], "record_every": 4, "eps": 0.05,
         "problems": [{"type": "quadratic", "eigvals": [0.1, 0.4, 1.0],
                       "noise": {"type": "gaussian", "scale": 0.01}},
-                     {"type": "quadratic", "eigvals": [0.1, 0.4, 1.0], "x0": [1.0, 1.0]}],  # fails
+                     {"type": "quadratic", "eigvals": [0.1, 0.4, 1.0], "x0": [1e200, 1e200, 1e200]}],  # f(x0) overflows: fails
         "optimizers": [{"name": "sgd", "lr": [0.5, 2.5]}]}
 
 

@@ -40,7 +40,9 @@ def _tiny(**over):
     d = {"steps": 30, "runs": 2, "seeds": [0, 1], "record_every": 5,
          "problems": [{"type": "heterogeneous_blocks", "n_blocks": 2, "block_size": 3,
                        "condition_number": 10.0, "noise": {"type": "gaussian", "scale": 0.01},
-                       "grid": {"heterogeneity": [0.0, 0.5, 2.0]}}],  # 2.0 fails at run time
+                       # f(x0) overflows: valid at parse time, fails when the cell runs
+                       "grid": [{"heterogeneity": [0.0, 0.5]},
+                                {"heterogeneity": [1.0], "x0": [[1e200] * 6]}]}],
          "optimizers": [{"name": "sgd", "lr": [0.05, 0.2]}]}
     d.update(over)
     return d
@@ -124,7 +126,7 @@ def test_failed_cell_recorded_others_finish_fixed_rerun_computes_only_it(tmp_pat
     out = tmp_path / "s"
     spec = parse(_tiny())
     rep = run_sweep(spec, out, workers=1, quiet=True)
-    bad = [c for c in spec.cells if c.problem["heterogeneity"] == 2.0]
+    bad = [c for c in spec.cells if "x0" in c.problem]
     assert len(bad) == 4
     assert sorted(rep.failed) == sorted(c.hash for c in bad)
     assert len(rep.computed) == len(spec.cells)
@@ -132,7 +134,7 @@ def test_failed_cell_recorded_others_finish_fixed_rerun_computes_only_it(tmp_pat
     assert len(st["done"]) == 8 and sorted(st["failed"]) == sorted(c.hash for c in bad)
     store = Store(out)
     f = store.load_failure(bad[0].hash)
-    assert f["status"] == "failed" and f["error"].startswith("ValueError: heterogeneity")
+    assert f["status"] == "failed" and f["error"].startswith("ValueError: x0")
     assert "Traceback" in f["traceback"] and f["cell"] == bad[0].payload
     assert not (store.cells_dir / f"{bad[0].hash}.json").exists()  # not cached as a success
 
@@ -151,7 +153,7 @@ def test_failed_cell_recorded_others_finish_fixed_rerun_computes_only_it(tmp_pat
     new = [c.hash for c in fixed.cells if c.problem["heterogeneity"] == 1.0]
     assert sorted(rep4.computed) == sorted(new) and not rep4.failed and rep4.ok
     assert rep4.stale == 4
-    assert status(out) == {"done": fixed.hashes, "failed": [], "pending": []}
+    assert status(out) == {"done": fixed.hashes, "damaged": [], "failed": [], "pending": []}
 
 
 def test_pool_survives_a_killed_worker_and_matches_serial(tmp_path):
@@ -230,7 +232,7 @@ eigvals = [0.1, 0.5, 1.0]
 type = "quadratic"
 eigvals = [0.1, 0.5, 1.0]
 seed = 1
-x0 = "oops"
+x0 = [1e200, 1e200, 1e200]
 
 [[optimizers]]
 name = "sgd"
@@ -243,7 +245,7 @@ lr = [0.5, 1.0, 3.0]
     assert "cell/s" in text.err or "cell" in text.err  # progress bar on stderr
     assert cli.main(["sweep", "status", str(out)]) == 0
     text = capsys.readouterr().out
-    assert "12 cells: 6 done, 6 failed, 0 pending" in text and "x0" in text
+    assert "12 cells: 6 done, 0 damaged, 6 failed, 0 pending" in text and "x0" in text
     assert cli.main(["sweep", "tune", str(out)]) == 0
     text = capsys.readouterr().out
     assert "quadratic#0 | sgd: best lr" in text

@@ -260,7 +260,7 @@ def test_a_rule_is_named_by_its_import_path(monkeypatch):
     opt = build_optimizer(spec.cells[0].payload["optimizer"])
     assert opt.describe() == {"name": "user_rules:lion", "lr": 1e-3, "beta1": 0.95, "beta2": 0.99}
     for name, match in (("user_rules:lion_typo", "has no"), ("user_rules:np", "not a rule"),
-                        ("no_such_module:lion", "cannot import"), ("lion", "name")):
+                        ("no_such_module:lion", "cannot import"), ("lionx", "name")):
         with pytest.raises(SpecError, match=match):
             parse(_spec(optimizers=[{"name": name, "lr": 0.1}]))
     with pytest.raises(SpecError, match="beta3"):

@@ -14,10 +14,11 @@ from simopt._kernels import tiles
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def evaluate_step(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
-                  nkind, dist, df, nscale, Amat, aflat, aoff, nrng,
+                  nkind, dist, df, nvec, nmat, nflat, noff, nint, nreal, nreal2, nrng,
                   M, want_hutch, urng, Y, use_point, t, update,
                   active, f0, thresh, div_step, x_at_div,
                   rec_pos, rec_loss, rec_gn, rec_bgn, rec_x, want_bgn, want_x, Gn, Hut):
+    # <specialise>
     d = E.shape[1]
     for tile in range(tile_lo, tile_hi):
         r0 = tile * T
@@ -39,7 +40,8 @@ def evaluate_step(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
             tiles.product(kind, Y[r0:r0 + T], hdiag, Hmat, bflat, boff, blk, G)
         Gt = Gn[r0:r0 + T]
         for m in range(M):
-            tiles.add_noise(nkind, dist, df, nscale, Amat, aflat, aoff, blk, nrng, r0, active, G, Gt, m, Zt, Xi)
+            tiles.add_noise(nkind, dist, df, nvec, nmat, nflat, noff, nint, nreal, nreal2, blk, nrng, r0,
+                            active, Et, G, Gt, m, Zt, Xi)
         if want_hutch:
             tiles.hutchinson_rows(kind, hdiag, Hmat, bflat, boff, blk, urng, r0, active, U, HU,
                                   Hut[r0:r0 + T])

@@ -9,7 +9,10 @@ iterate (``tiles.evaluate_rows``); for rules with a gradient point, the gradient
 rule takes it; the rule's step on each active run; the update's directional sharpness if recorded.
 
 The rule is called through the address of its compiled glue (``simopt._kernels.callrule``), so this loop
-is compiled and cached once for every rule.  See ``simopt._kernels.tiles`` for why the arithmetic of one
+is compiled and cached once for every rule.  The engine runs copies of it specialised to one problem kind
+and one noise kind (``simopt._kernels.codegen.loop_for``: the ``# <specialise>`` line becomes
+``kind = ...`` / ``nkind = ...``), so LLVM drops the other kinds' code and each copy compiles in about
+half the time of the generic loop; a copy is compiled the first time its combination is used.  See ``simopt._kernels.tiles`` for why the arithmetic of one
 run depends on that run's data only.
 """
 import numpy as np
@@ -21,12 +24,13 @@ from simopt._kernels.callrule import call_point, call_step
 
 @njit(nogil=True, cache=True, error_model="numpy")
 def run_chunk(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
-              nkind, dist, df, nscale, Amat, aflat, aoff, nrng,
+              nkind, dist, df, nvec, nmat, nflat, noff, nint, nreal, nreal2, nrng,
               step_addr, point_addr, M, want_hutch, urng, work_size,
               hp, lrs, t0, K, final,
               state, active, f0, thresh, div_step, x_at_div, xstar, hd, mshape,
               rec_pos, rec_loss, rec_gn, rec_bgn, rec_x, rec_sharp,
               want_bgn, want_x, want_sharp):
+    # <specialise>
     d = E.shape[1]
     n_eval = K + 1 if final else K
     noisy = nkind != tiles.NOISE_NONE or M > 1
@@ -59,8 +63,8 @@ def run_chunk(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
                 tiles.product(kind, Y, hdiag, Hmat, bflat, boff, blk, G)
             if noisy:
                 for m in range(M):
-                    tiles.add_noise(nkind, dist, df, nscale, Amat, aflat, aoff, blk, nrng, r0, active,
-                                    G, Gn, m, Zt, Xi)
+                    tiles.add_noise(nkind, dist, df, nvec, nmat, nflat, noff, nint, nreal, nreal2, blk, nrng, r0,
+                                    active, Et, G, Gn, m, Zt, Xi)
             if want_hutch:
                 tiles.hutchinson_rows(kind, hdiag, Hmat, bflat, boff, blk, urng, r0, active, U, HU, Hut)
             sharp_now = want_sharp and p >= 0

@@ -25,11 +25,19 @@ MAX_TILE = 64
 DIAGONAL = 0
 BLOCK = 1
 DENSE = 2
+KRON = 3            # matrix problem: H = A (x) B on the row-major vec(W), gradient A E B
 
 NOISE_NONE = 0
 NOISE_SCALE = 1
 NOISE_MATRIX = 2
 NOISE_BLOCKS = 3
+NOISE_KRON = 4      # xi = S_A Z S_B for a matrix problem (Z an m x n matrix of draws)
+# sampled-data gradients (state-dependent noise): the gradient is a minibatch mean of per-sample
+# least-squares gradients a (a.e - r), drawn per run and step; the true gradient stays H e
+SAMPLED_GAUSSIAN = 5   # a = F z, z ~ N(0, I), F a per-coordinate scale (nvec) or, with nreal2 = 1, F^T
+                       # (nmat); r = sigma eps
+SAMPLED_DATA = 6       # a = X[i], r = residual[i], i uniform over the N rows of X (nmat), residuals nvec
+SAMPLED_COORD = 7      # a = sqrt(S) e_k, k ~ h / S (cdf in nvec, S = nreal2); r = sigma eps
 
 DIST_NORMAL = 0
 DIST_T = 1
@@ -43,10 +51,27 @@ def product(kind, Et, hdiag, Hmat, bflat, boff, blk, out):
         matmul_rows(Et, Hmat, out)
     elif kind == BLOCK:
         matmul_block_diagonal(Et, bflat, boff, blk, out)
+    elif kind == KRON:
+        kron_rows(Et, Hmat, bflat, out)
     else:
         for i in range(T):
             for j in range(d):
                 out[i, j] = hdiag[j] * Et[i, j]
+
+
+@njit(cache=True, error_model="numpy")
+def kron_rows(Et, A, bflat, out):
+    """out[i] = vec(A E_i B) for each row, E_i = Et[i] as an m x n matrix (row-major), A (m x m) and
+    B = bflat as n x n: the matrix problem's gradient (Hessian A (x) B), two row-deterministic GEMMs per
+    run."""
+    m = A.shape[0]
+    T, d = Et.shape
+    n = d // m
+    B = bflat[:n * n].reshape((n, n))
+    tmp = np.empty((m, n))
+    for i in range(T):
+        matmul_rows(A, Et[i].reshape((m, n)), tmp)
+        matmul_rows(tmp, B, out[i].reshape((m, n)))
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
@@ -146,18 +171,100 @@ def evaluate_rows(Et, G, loss, gn2, r0, t, p, active, f0, thresh, div_step, x_at
                 rec_x[r, p, :] = e
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def add_noise(nkind, dist, df, nscale, Amat, aflat, aoff, blk, nrng, r0, active, G, Gn, m, Zt, Xi):
-    """Gn[i, m] = G[i] + xi for every active run of the tile, xi = A z with z drawn from the run's own
-    stream ``nrng[r]`` (d standard normal or Student-t values per draw, in coordinate order).
+@njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _dot(a, b):
+    s = 0.0
+    for j in range(a.shape[0]):
+        s += a[j] * b[j]
+    return s
 
-    ``G`` may be the same memory as ``Gn[:, 0]`` (one draw per step): the noise is then added in place."""
+
+@njit(cache=True, error_model="numpy")
+def _searchsorted(cdf, u):
+    """The first k with u < cdf[k] (cdf increasing, cdf[-1] = 1); the last index if none."""
+    lo, hi = 0, cdf.shape[0] - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if u < cdf[mid]:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+@njit(cache=True, error_model="numpy")
+def sampled_gradient(nkind, nvec, nmat, nint, nreal, nreal2, s, e, out, Zs, As, eps):
+    """One minibatch gradient ``out = (1/B) sum_b a_b (a_b . e - r_b)`` of a least-squares problem at the
+    error ``e``, with the ``B = nint`` samples drawn from the stream ``s`` in this order: SAMPLED_GAUSSIAN
+    B*d normals (the z_b, row by row), then B normals for the label noise if sigma = nreal > 0;
+    SAMPLED_DATA B uniforms (row i = floor(u N)); SAMPLED_COORD B uniforms (the coordinates), then B
+    normals if sigma > 0.  ``Zs``, ``As``: (B, d) work arrays, ``eps``: (B,)."""
+    B = nint
+    d = e.shape[0]
+    sigma = nreal
+    for j in range(d):
+        out[j] = 0.0
+    if nkind == SAMPLED_GAUSSIAN:
+        rng.fill_normal(s, Zs)
+        if nreal2 > 0.0:
+            matmul_rows(Zs, nmat, As)
+        else:
+            for b in range(B):
+                for j in range(d):
+                    As[b, j] = nvec[j] * Zs[b, j]
+        if sigma > 0.0:
+            rng.fill_normal(s, eps)
+        for b in range(B):
+            res = _dot(As[b], e) - (sigma * eps[b] if sigma > 0.0 else 0.0)
+            for j in range(d):
+                out[j] += res * As[b, j]
+    elif nkind == SAMPLED_DATA:
+        N = nmat.shape[0]
+        for b in range(B):
+            i = int(rng.next_double(s) * N)
+            res = _dot(nmat[i], e) - nvec[i]
+            for j in range(d):
+                out[j] += res * nmat[i, j]
+    else:
+        scale = nreal2
+        for b in range(B):
+            eps[b] = rng.next_double(s)
+        if sigma > 0.0:
+            rng.fill_normal(s, Zs[0, :B])
+        for b in range(B):
+            k = _searchsorted(nvec, eps[b])
+            res = e[k] - (sigma * Zs[0, b] if sigma > 0.0 else 0.0)
+            out[k] += scale * res
+    for j in range(d):
+        out[j] /= B
+
+
+@njit(cache=True, error_model="numpy", inline="always")
+def add_noise(nkind, dist, df, nvec, nmat, nflat, noff, nint, nreal, nreal2, blk, nrng, r0, active, Et, G,
+              Gn, m, Zt, Xi):
+    """Gn[i, m] = the m-th stochastic gradient of every active run of the tile, drawn from the run's own
+    stream ``nrng[r]``: G[i] + xi for additive noise (xi = A z with z d standard normal or Student-t
+    values in coordinate order; for a matrix problem xi = S_A Z S_B), or a minibatch least-squares
+    gradient at the run's iterate ``Et[i]`` for sampled-data noise (:func:`sampled_gradient`).
+
+    ``G`` may be the same memory as ``Gn[:, 0]`` (one draw per step): additive noise is then added in
+    place (sampled-data gradients are not, as they do not use G)."""
     T, d = G.shape
     if nkind == NOISE_NONE:
         for i in range(T):
             if active[r0 + i]:
                 for j in range(d):
                     Gn[i, m, j] = G[i, j]
+        return
+    if nkind >= SAMPLED_GAUSSIAN:
+        B = nint
+        Zs = np.empty((B if nkind == SAMPLED_GAUSSIAN else 1, d if nkind == SAMPLED_GAUSSIAN else B))
+        As = np.empty((B if nkind == SAMPLED_GAUSSIAN else 1, d))
+        eps = np.zeros(B)
+        for i in range(T):
+            r = r0 + i
+            if active[r]:
+                sampled_gradient(nkind, nvec, nmat, nint, nreal, nreal2, nrng[r], Et[i], Gn[i, m], Zs, As, eps)
         return
     for i in range(T):
         r = r0 + i
@@ -170,12 +277,14 @@ def add_noise(nkind, dist, df, nscale, Amat, aflat, aoff, blk, nrng, r0, active,
         for i in range(T):
             if active[r0 + i]:
                 for j in range(d):
-                    Gn[i, m, j] = G[i, j] + nscale[j] * Zt[i, j]
+                    Gn[i, m, j] = G[i, j] + nvec[j] * Zt[i, j]
         return
     if nkind == NOISE_MATRIX:
-        matmul_rows(Zt, Amat, Xi)
+        matmul_rows(Zt, nmat, Xi)
+    elif nkind == NOISE_KRON:
+        kron_rows(Zt, nmat, nflat, Xi)
     else:
-        matmul_block_diagonal(Zt, aflat, aoff, blk, Xi)
+        matmul_block_diagonal(Zt, nflat, noff, blk, Xi)
     for i in range(T):
         if active[r0 + i]:
             for j in range(d):

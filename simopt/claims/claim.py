@@ -112,6 +112,9 @@ class Claim:
         without); ``reason`` says why, for a declared known failure.
     confidence, n_boot, paired
         The bootstrap: confidence level, resamples, pairing of the arms' units.
+    record : tuple of names from ``simopt.engine.RECORDABLE``
+        Extra per-record quantities the evaluation runs keep (e.g. ``("sharpness",)``), for a
+        callable ``measure`` that reads ``Result.records``; tuning runs do not record them.
     """
     id: str
     statement: str
@@ -134,6 +137,7 @@ class Claim:
     confidence: float = 0.95
     n_boot: int = 2000
     paired: bool = True
+    record: tuple = ()
 
     def __post_init__(self):
         from ..optim.rule import Optimizer
@@ -194,6 +198,7 @@ class Claim:
         s(self, "confidence", check_interval(self.confidence, "confidence", 0.0, 1.0, low_closed=False))
         s(self, "n_boot", check_int(self.n_boot, "n_boot", 10))
         s(self, "paired", check_bool(self.paired, "paired"))
+        s(self, "record", _check_record(self.record))
 
     def replace(self, **changes) -> "Claim":
         """A copy with some fields changed (validated again)."""
@@ -276,7 +281,7 @@ class Claim:
                 t = TunedMethod(label, opt, lr if isinstance(lr, float) else None, {}, math.nan,
                                 "fixed", None, 0, None, [])
             results = runner.run(self.family, t.optimizer, units, self.steps, self.record_every,
-                                 self.protocol.starts, self.protocol.seed)
+                                 self.protocol.starts, self.protocol.seed, self.record)
             samples[label] = self._sample(results)
             methods[label] = {"tuning": t.to_dict(), "evaluation": self._summary(results)}
             methods[label]["evaluation"]["censored"] = samples[label].n_censored
@@ -290,19 +295,27 @@ class Claim:
                                  "evaluation": units.to_dict()},
                           samples=samples)
 
-    def check(self, mode="full", progress=False) -> ClaimResult:
+    def check(self, mode="full", progress=False, runner=None) -> ClaimResult:
         """Check the claim under its primary protocol, every variant and the control; ``mode``
         ("quick" or "full") selects the declared status; ``progress=True`` shows a tqdm bar of
-        engine calls."""
+        engine calls.  ``runner``: a :class:`~simopt.claims.protocol.Runner` shared by several
+        claims, so that a run they have in common (same family object, rule, units and budget)
+        is made once; by default the claim has its own."""
         mode = _check_mode(mode)
         progress = check_bool(progress, "progress")
+        if runner is not None and not isinstance(runner, Runner):
+            raise TypeError(f"runner: expected a simopt.claims.protocol.Runner or None, got "
+                            f"{type(runner).__name__}")
         bar = None
         if progress:
             from tqdm.auto import tqdm
             bar = tqdm(desc=f"claim {self.id} (engine calls)", unit="call")
         t0 = time.perf_counter()
+        runner = Runner() if runner is None else runner
+        calls0, saved = runner.calls, runner.progress
+        if bar is not None:
+            runner.progress = bar
         try:
-            runner = Runner(bar)
             primary = self.assess(runner)
             var = {v.name: (v, v(self).assess(runner)) for v in self.variants}
             ctrl = None
@@ -313,6 +326,7 @@ class Claim:
                         "as_expected": ca.verdict in self.control.expected,
                         "criterion": ca.criterion, "methods": ca.methods}
         finally:
+            runner.progress = saved
             if bar is not None:
                 bar.close()
         overall, flips = overall_status(primary.verdict, {n: a.verdict for n, (_, a) in var.items()})
@@ -327,7 +341,7 @@ class Claim:
             flips=flips, control=ctrl, protocol=primary.protocol,
             details={"methods": primary.methods, "interval": iv.to_dict(),
                      "statistic": self.statistic.to_dict()},
-            provenance={"units": primary.units, "engine_calls": runner.calls,
+            provenance={"units": primary.units, "engine_calls": runner.calls - calls0,
                         "wall_seconds": round(time.perf_counter() - t0, 3)},
             mode=mode)
 
@@ -335,6 +349,18 @@ class Claim:
         """Check the claim and raise ``AssertionError`` (with its table) unless it holds
         (:meth:`ClaimResult.assert_holds`)."""
         return self.check(mode).assert_holds(robust=robust)
+
+
+def _check_record(record):
+    from ..engine import RECORDABLE
+    if isinstance(record, str):
+        record = (record,)
+    if not isinstance(record, (tuple, list)):
+        raise TypeError(f"record: expected a tuple of names from {RECORDABLE}, got {record!r}")
+    bad = [r for r in record if not isinstance(r, str) or r not in RECORDABLE]
+    if bad:
+        raise ValueError(f"record: unknown name(s) {bad}; expected names from {RECORDABLE}")
+    return tuple(record)
 
 
 def from_samples(id, statement, samples, statistic, *, at_least=None, at_most=None, kind="paper",

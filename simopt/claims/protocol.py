@@ -357,7 +357,8 @@ def start_points(problem, run_indices, seed) -> np.ndarray:
 
 class Runner:
     """Runs rules on units through :func:`simopt.run`, each (family, draw, rule, units, budget)
-    once: the tuning of a variant that changes nothing about a run reuses it."""
+    once: the tuning of a variant that changes nothing about a run reuses it, and so do claims
+    checked with the same runner (``Claim.check(runner=...)``)."""
 
     def __init__(self, progress=None):
         self._problems = {}
@@ -374,21 +375,24 @@ class Runner:
         return self._problems[key]
 
     def run(self, family, optimizer, units: Units, steps, record_every=1, starts="problem",
-            start_seed=0) -> list:
-        """One :class:`simopt.Result` per draw of ``units``."""
+            start_seed=0, record=()) -> list:
+        """One :class:`simopt.Result` per draw of ``units`` (``record``: the engine's extra
+        per-record quantities, e.g. ``("sharpness",)``)."""
         from ..engine import run
         out = []
         desc = json.dumps(optimizer.describe(), sort_keys=True, default=str)
+        record = tuple(record)
         for seed, first in zip(units.draw_seeds, units.first_runs):
             key = (id(family), seed, desc, first, units.runs, units.noise_seed, steps, record_every,
-                   starts, start_seed)
+                   starts, start_seed, record)
             if key not in self._results:
                 p = self.problem(family, seed)
                 x0 = None
                 if starts == "gaussian":
                     x0 = start_points(p, range(first, first + units.runs), start_seed)
                 self._results[key] = run(p, optimizer, steps, runs=units.runs, seed=units.noise_seed,
-                                         first_run=first, record_every=record_every, x0=x0)
+                                         first_run=first, record_every=record_every, x0=x0,
+                                         record=record)
                 self.calls += 1
                 if self.progress is not None:
                     self.progress.update(1)

@@ -18,7 +18,7 @@ from .rule import ENGINE_NAMES, Hyper, Optimizer, RuleDef, Wrapper, numpy_rule, 
 
 #: name -> constructor of every built-in rule (the names ``make`` and sweep specs accept)
 REGISTRY: dict = {}
-_WRAPPERS = ("clipped",)
+_WRAPPERS = []        # constructors ``wrapper(base_optimizer, **own)`` (a module lists them in WRAPPERS)
 
 for _info in sorted(pkgutil.iter_modules(_rules.__path__), key=lambda m: m.name):
     _mod = importlib.import_module(f"{_rules.__name__}.{_info.name}")
@@ -26,7 +26,16 @@ for _info in sorted(pkgutil.iter_modules(_rules.__path__), key=lambda m: m.name)
         globals()[_name] = getattr(_mod, _name)
     for _name in getattr(_mod, "RULES", getattr(_mod, "__all__", ())):
         REGISTRY[_name] = getattr(_mod, _name)
+    _WRAPPERS += list(getattr(_mod, "WRAPPERS", ()))
 del _info, _mod, _name
+_WRAPPERS = tuple(_WRAPPERS)
+
+
+def _wrapper_args(name) -> tuple:
+    """(required, optional) own arguments of a wrapper constructor (all but the base optimizer)."""
+    params = list(inspect.signature(REGISTRY[name]).parameters.values())[1:]
+    return (tuple(p.name for p in params if p.default is p.empty),
+            tuple(p.name for p in params if p.default is not p.empty))
 
 
 def make(name, **kwargs) -> Optimizer:
@@ -34,18 +43,22 @@ def make(name, **kwargs) -> Optimizer:
     ``make("mypkg.rules:lion", lr=1e-4)``.
 
     ``make("clipped", base="adam", fraction=0.5, lr=..., **base_hyperparams)`` clips the named base rule
-    (``base`` may also be a description dict).  Unknown names or arguments raise an error naming the
-    allowed ones.
+    (``base`` may also be a description dict); every wrapper (``clipped``, ``cautious``) is made so, its
+    own arguments beside ``base``.  Unknown names or arguments raise an error naming the allowed ones.
     """
     if not isinstance(name, str):
         raise TypeError(f"name: expected a rule name (str), got {type(name).__name__}")
     if name in _WRAPPERS:
         kwargs = dict(kwargs)
-        if "base" not in kwargs or "fraction" not in kwargs:
-            raise ValueError(f"{name}: expected keys 'base' (a rule name or description) and 'fraction'")
-        base, fraction = kwargs.pop("base"), kwargs.pop("fraction")
+        required, optional = _wrapper_args(name)
+        if "base" not in kwargs or any(k not in kwargs for k in required):
+            keys = " and ".join(repr(k) for k in required)
+            raise ValueError(f"{name}: expected keys 'base' (a rule name or description)"
+                             + (f" and {keys}" if keys else ""))
+        base = kwargs.pop("base")
+        own = {k: kwargs.pop(k) for k in required + optional if k in kwargs}
         inner = from_description(base) if isinstance(base, dict) else make(base, **kwargs)
-        return REGISTRY[name](inner, fraction)
+        return REGISTRY[name](inner, **own)
     if ":" in name:
         from .rule import _import_ref
         ctor = _import_ref(name)

@@ -82,7 +82,7 @@ __all__ = ["Hyper", "RuleDef", "Wrapper", "Optimizer", "rule", "numpy_rule", "EN
 ENGINE_NAMES = ("x", "g", "gm", "grads", "t", "lr", "blocks", "xstar", "hdiag", "hutchinson", "rows", "cols")
 #: Names a ``point`` function may bind (it writes the gradient point into ``y``).
 POINT_NAMES = ("y", "x", "t", "lr", "blocks", "xstar")
-_DECAYS = ("decoupled", "proximal", None)
+_DECAYS = ("decoupled", "after", "proximal", None)
 _REQUIRED = object()
 
 
@@ -303,13 +303,18 @@ class RuleDef(_Def):
     point : function or None
         ``point(y, x, <state>, <hyper>, t, lr)`` writes the point the gradient is taken at (schedule-free
         methods: the loss is reported at ``x``, the gradient taken at ``y``).
-    decay : "decoupled", "proximal" or None
-        How ``weight_decay`` is applied (None: the rule takes no weight decay).
+    decay : "decoupled", "after", "proximal" or None
+        How ``weight_decay`` is applied to the absolute iterate: ``x <- x - lr*wd*x`` before the step
+        ("decoupled", AdamW), the same after the step ("after", SOAP's official code), or
+        ``x <- x / (1 + lr*wd)`` after it ("proximal", Adan); None: the rule takes no weight decay.
     check : function or None
         ``check(values)`` for constraints between hyperparameters (raise ``ValueError``).
     stateless : function or None
         ``stateless(values)`` True when, with these hyperparameters, the rule's step does not read its
         state (e.g. SGD without momentum): ``Optimizer.stateful`` is then False.
+    probe : function or None
+        For a rule that takes ``hutchinson``: ``probe(values)`` False when, with these hyperparameters,
+        the step does not use it (e.g. Sophia with the exact diagonal), so the engine skips drawing it.
     host : function or None
         For a rule with a NumPy step only: ``host(runs, problem, **hyper)`` makes a Python object the
         step receives as ``host`` (e.g. the per-run optimizers of another library, see
@@ -318,8 +323,9 @@ class RuleDef(_Def):
 
     def __init__(self, name, *, step=None, reference=None, hyper=None, state=None, derived=None,
                  derive=None, has_lr=True, draws=1, point=None, decay="decoupled", check=None, doc="",
-                 source=None, stateless=None, host=None):
+                 source=None, stateless=None, host=None, probe=None):
         self.stateless = stateless
+        self.probe = probe
         if host is not None and (step is not None or not callable(host)):
             raise TypeError(f"host: a host state (a Python object) is only for rules with a NumPy step only; "
                             f"expected a function (runs, problem, **hyper) -> state")
@@ -347,8 +353,11 @@ class RuleDef(_Def):
         if self.point is None and self.reference is not None and self.step is not None:
             pass
 
-    def __call__(self, lr=None, *, weight_decay=0.0, **hyper) -> "Optimizer":
-        return Optimizer(self, lr, hyper, weight_decay=weight_decay)
+    def __call__(self, lr=None, **hyper) -> "Optimizer":
+        """An optimizer of this rule.  ``weight_decay`` is the engine's decay (see ``decay``), unless
+        the rule declares a hyperparameter of that name (a rule that applies its own decay)."""
+        wd = 0.0 if "weight_decay" in self.hyper else hyper.pop("weight_decay", 0.0)
+        return Optimizer(self, lr, hyper, weight_decay=wd)
 
     def __repr__(self):
         return f"<simopt rule {self.name}>"
@@ -508,7 +517,7 @@ class Optimizer:
     def with_hyper(self, **changes) -> "Optimizer":
         """The same rule with some hyperparameters changed (validated), e.g. ``with_hyper(beta2=0.99)``;
         ``weight_decay`` too, and a wrapper's own (``fraction`` of :func:`simopt.optim.clipped`)."""
-        wd = changes.pop("weight_decay", None)
+        wd = None if "weight_decay" in self.rule.hyper else changes.pop("weight_decay", None)
         wrappers = []
         for w, vals in self.wrappers:
             mine = {k: changes.pop(k) for k in list(changes) if k in w.hyper}
@@ -554,8 +563,13 @@ class Optimizer:
 
     @property
     def needs_hutchinson(self) -> bool:
+        """True when the engine must draw the Hutchinson probe for this rule (it takes ``hutchinson`` and
+        its ``probe`` predicate, if any, says these hyperparameters use it)."""
         args = self.rule.step_args if self.compiled else self.rule.reference_args
-        return "hutchinson" in args
+        if "hutchinson" not in args:
+            return False
+        return True if self.rule.probe is None else bool(self.rule.probe(
+            {k: self.rule.hyper[k].bound(v) for k, v in self._values.items()}))
 
     @property
     def has_point(self) -> bool:
@@ -659,6 +673,8 @@ class Optimizer:
         for i, c, vals in reversed(xprevs):
             _call(c.reference, c.reference_args, dict(x=x, xprev=xprev, g=g, t=t, lr=lr), c, vals,
                   state[i], {})
+        if wd and self.rule.decay == "after":
+            x -= lr * wd * (x + xs)
         if wd and self.rule.decay == "proximal":
             x[...] = (x + xs) / (1.0 + lr * wd) - xs
         return x

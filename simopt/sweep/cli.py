@@ -5,6 +5,7 @@ entry point prints it as one line."""
 from __future__ import annotations
 
 import os
+import sys
 
 SPEC_DOC = ("The spec format (problems x optimizers x lr grid x seeds; product, zip and union grids) "
             "is described on the documentation's 'Sweep spec format' page (docs/sweep_spec.md in "
@@ -82,6 +83,7 @@ def _dask_client(address, timeout):
 
 def _run(args) -> int:
     from ..cli import CLIError
+    from .executors import NoWorkersError
     from .runner import run_sweep
     from .spec import SpecError, load
     try:
@@ -97,6 +99,11 @@ def _run(args) -> int:
     try:
         rep = run_sweep(spec, args.out, workers=args.workers, dask=dask, client=client,
                         quiet=args.quiet, retry_failed=args.retry_failed, fsync=args.fsync)
+    except NoWorkersError as e:
+        print(f"simopt sweep: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return _interrupted(spec, args)
     finally:
         if client is not None:
             client.close()
@@ -107,15 +114,43 @@ def _run(args) -> int:
     return 0 if rep.ok else 1
 
 
+def _interrupted(spec, args) -> int:
+    """Ctrl-C: one line with what is done and how to resume; exit status 130 (128 + SIGINT)."""
+    import shlex
+    import signal
+
+    from .store import DONE, Store
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt this line
+    try:
+        states = Store(args.out).states(spec.hashes, warn=False)
+        done = sum(1 for v in states.values() if v == DONE)
+    except Exception:  # noqa: BLE001 - the counts are a courtesy; the resume hint is what matters
+        done = None
+    argv = ["simopt", "sweep", "run", str(args.config), "--out", str(args.out)]
+    if args.workers is not None:
+        argv += ["--workers", str(args.workers)]
+    if args.dask is not None:
+        argv += ["--dask", args.dask]
+    counts = (f"{done}/{len(spec.hashes)} cells done, {len(spec.hashes) - done} pending"
+              if done is not None else f"{len(spec.hashes)} cells")
+    print(f"\nsimopt sweep: interrupted: {counts}; resume with: {shlex.join(argv)}",
+          file=sys.stderr)
+    return 130
+
+
 def _status(args) -> int:
     from .runner import status
     store = _store_dir(args.dir)
     st = status(args.dir)
     spec = store.read_spec()
     n = len(spec.cells)
-    print(f"{args.dir}: {n} cells: {len(st['done'])} done, {len(st['failed'])} failed, "
-          f"{len(st['pending'])} pending")
+    print(f"{args.dir}: {n} cells: {len(st['done'])} done, {len(st['damaged'])} damaged, "
+          f"{len(st['failed'])} failed, {len(st['pending'])} pending")
     byhash = {c.hash: c for c in spec.cells}
+    for h in st["damaged"]:
+        c = byhash[h]
+        print(f"  damaged {h[:12]}  {c.problem_label} | {c.optimizer_label} lr={c.lr} "
+              f"seed={c.seed}: {store.check(h)} (a re-run recomputes it)")
     for h in st["failed"]:
         c = byhash[h]
         err = store.load_failure(h).get("error", "?")
@@ -129,6 +164,26 @@ def _status(args) -> int:
     return 0
 
 
+def _one_line_warnings(func):
+    """Run a verb with each warning (e.g. a damaged cell skipped) printed as one line on stderr."""
+    import functools
+    import warnings
+
+    @functools.wraps(func)
+    def wrapper(args):
+        shown = set()
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if str(message) not in shown:  # once per message, however often it is raised
+                shown.add(str(message))
+                print(f"simopt sweep: warning: {message}", file=sys.stderr)
+        with warnings.catch_warnings():
+            warnings.showwarning = show
+            return func(args)
+    return wrapper
+
+
+@_one_line_warnings
 def _tune(args) -> int:
     from .tune import tune
     store = _store_dir(args.dir)
@@ -140,6 +195,7 @@ def _tune(args) -> int:
     return 0
 
 
+@_one_line_warnings
 def _export(args) -> int:
     from .export import export
     store = _store_dir(args.dir)
@@ -153,6 +209,7 @@ def _export(args) -> int:
     return 0
 
 
+@_one_line_warnings
 def _plot(args) -> int:
     from .plot import plot_best
     store = _store_dir(args.dir)

@@ -20,15 +20,18 @@ workers or the order cells finish in.
 """
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import socket
 import threading
 import time
 import traceback
 from collections import deque
+from contextlib import contextmanager
 
 __all__ = ["execute_cell", "SerialExecutor", "LocalExecutor", "DaskExecutor", "make_executor",
-           "WORKER_ENV"]
+           "WORKER_ENV", "NoWorkersError"]
 
 #: environment of local and LocalCluster workers: one compute thread each
 WORKER_ENV = {"NUMBA_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
@@ -61,6 +64,21 @@ def result_arrays(res) -> dict:
     return {k: np.asarray(v) for k, v in arrays.items()}
 
 
+_MACHINE = None
+
+
+def _machine_type() -> dict:
+    """This process's machine type (``simopt._provenance.machine_type``), computed once."""
+    global _MACHINE
+    if _MACHINE is None:
+        try:
+            from .._provenance import machine_type
+            _MACHINE = machine_type()
+        except Exception as e:  # noqa: BLE001 - provenance must never fail a cell
+            _MACHINE = {"error": f"{type(e).__name__}: {e}"}
+    return _MACHINE
+
+
 def execute_cell(payload: dict) -> dict:
     """Run one cell: build its problem and optimizer, call ``simopt.run``.
 
@@ -70,7 +88,7 @@ def execute_cell(payload: dict) -> dict:
     optimizer and the run: the cell's own compute.
     """
     t0 = time.perf_counter()
-    where = {"host": socket.gethostname(), "pid": os.getpid()}
+    where = {"host": socket.gethostname(), "pid": os.getpid(), "machine_type": _machine_type()}
     try:
         import simopt
 
@@ -123,6 +141,26 @@ class SerialExecutor:
 _ENV_LOCK = threading.Lock()
 
 
+@contextmanager
+def _sigint_blocked():
+    """Block SIGINT in this thread while worker processes (or the thread that starts them) are
+    created: they inherit the blocked mask, so a Ctrl-C reaches only the parent, which stops the
+    sweep and its workers itself (no KeyboardInterrupt traceback from every worker).  A SIGINT that
+    arrives meanwhile stays pending and is delivered when the block ends."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    # multiprocessing starts its resource tracker with the first child and *unblocks* SIGINT after
+    # that: start it now, before blocking
+    from multiprocessing import resource_tracker
+    resource_tracker.ensure_running()
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 def _warm_up():
     """Load the engine's compiled kernels with one tiny run, so a worker's first real cell does not
     pay for it (numba loads cached machine code on first call)."""
@@ -136,7 +174,9 @@ def _warm_up():
 
 def _worker_loop(conn):
     """Worker process body: warm up, say ``("ready",)``, then receive ``(index, payload)`` and send
-    back ``("result", index, result)``; stop on ``None`` or when the parent's end closes."""
+    back ``("result", index, result)``; stop on ``None`` or when the parent's end closes.  Ctrl-C is
+    the parent's to handle (it stops the workers): SIGINT is ignored here."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _warm_up()
     try:
         conn.send(("ready",))
@@ -202,7 +242,8 @@ class LocalExecutor:
             saved = {k: os.environ.get(k) for k in WORKER_ENV}
             os.environ.update(WORKER_ENV)
             try:
-                p.start()
+                with _sigint_blocked():
+                    p.start()
             finally:
                 for k, v in saved.items():
                     if v is None:
@@ -256,6 +297,7 @@ class LocalExecutor:
         def any_ready():
             return any(w[1] for w in workers.values())
 
+        interrupted = False
         try:
             for _ in range(min(self.workers, len(cells))):
                 start()
@@ -294,10 +336,13 @@ class LocalExecutor:
                         callback(cells[j], res)
                     else:  # ("ready",)
                         dispatch(conn)
+        except BaseException:  # Ctrl-C or an error in the callback: the cells running are lost
+            interrupted = True
+            raise
         finally:
-            for conn, (p, ready, _) in workers.items():
-                if not ready:  # still starting up, never given work: no need to wait for it
-                    p.terminate()
+            for conn, (p, ready, i) in workers.items():
+                if not ready or (interrupted and i is not None):
+                    p.terminate()  # starting up, or busy with a cell nobody will record
                     continue
                 try:
                     conn.send(None)
@@ -315,6 +360,10 @@ class LocalExecutor:
 # dask
 
 
+class NoWorkersError(RuntimeError):
+    """A Dask sweep gave up: no worker was connected to the scheduler for too long."""
+
+
 class DaskExecutor:
     """Run cells as ``dask.distributed`` tasks (one per cell, keyed by the cell's content hash).
 
@@ -326,7 +375,11 @@ class DaskExecutor:
 
     name = "dask"
 
-    def __init__(self, address: str | None = "local", *, workers: int | None = None, client=None):
+    #: seconds a sweep waits with no worker connected to the scheduler before it gives up
+    NO_WORKER_TIMEOUT = 60.0
+
+    def __init__(self, address: str | None = "local", *, workers: int | None = None, client=None,
+                 no_worker_timeout: float | None = None):
         try:
             import distributed  # noqa: F401
         except ImportError:
@@ -338,6 +391,9 @@ class DaskExecutor:
         self.address = address
         self.workers = workers
         self.client = client
+        from .._validate import check_positive_scalar
+        self.no_worker_timeout = (self.NO_WORKER_TIMEOUT if no_worker_timeout is None else
+                                  check_positive_scalar(no_worker_timeout, "no_worker_timeout"))
 
     def describe(self) -> dict:
         d = {"executor": self.name}
@@ -355,39 +411,93 @@ class DaskExecutor:
         if self.client is not None:
             return self.client, None, False
         if self.address == "local":
-            cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1,
-                                   threads_per_worker=1, processes=True, host="127.0.0.1",
-                                   scheduler_port=0, dashboard_address="127.0.0.1:0", env=dict(WORKER_ENV))
+            with _sigint_blocked():  # the cluster's threads and worker processes inherit the mask
+                cluster = LocalCluster(n_workers=self.workers or os.cpu_count() or 1,
+                                       threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       scheduler_port=0, dashboard_address="127.0.0.1:0",
+                                       env=dict(WORKER_ENV), silence_logs=logging.ERROR)
             return Client(cluster), cluster, True
         return Client(self.address), None, True
+
+    def _check_workers(self, client, state: dict, left: int):
+        """Raise :class:`NoWorkersError` once no worker has been connected for
+        ``no_worker_timeout`` seconds (Dask itself would wait for one forever).  ``state`` carries
+        the time of the last look and since when no worker was seen."""
+        now = time.monotonic()
+        if now - state.get("checked", 0.0) < 0.5:
+            return
+        state["checked"] = now
+        if client.scheduler_info().get("workers"):
+            state["alone_since"] = None
+        elif state.get("alone_since") is None:
+            state["alone_since"] = now
+        elif now - state["alone_since"] > self.no_worker_timeout:
+            raise NoWorkersError(
+                f"no Dask worker connected to the scheduler {client.scheduler.address} for "
+                f"{self.no_worker_timeout:g} s: {left} cell(s) not computed (start workers, then "
+                f"re-run the same command to resume)")
+
+    def _completed(self, client, futures, state, poll: float = 0.05):
+        """Yield futures as they finish, watching that workers are left."""
+        from distributed import as_completed
+        ac = as_completed(list(futures), loop=client.loop)  # this client's loop, not the default's
+        left = len(futures)
+        while left:
+            batch = ac.next_batch(block=False)
+            if batch:
+                left -= len(batch)
+                state["alone_since"] = None
+                yield from batch
+                continue
+            time.sleep(poll)
+            self._check_workers(client, state, left)
+
+    def _result(self, client, f, state, left: int):
+        """``f.result()``, which blocks while a result lost with a dying worker is recomputed:
+        watched the same way."""
+        while True:
+            try:
+                return f.result(timeout=0.5)
+            except TimeoutError:
+                self._check_workers(client, state, left)
 
     def map(self, cells, callback):
         cells = list(cells)
         if not cells:
             return
-        from distributed import as_completed
         client, cluster, own = self._connect()
+        quieted = None
         try:
             futures = {}
             for c in cells:
                 f = client.submit(execute_cell, c.payload, key=f"simopt-cell-{c.hash}", pure=False)
                 futures[f] = c
-            for f in as_completed(list(futures)):
+            state = {}
+            for f in self._completed(client, futures, state):
                 c = futures.pop(f)
                 try:
-                    # blocks if the result was lost with a dying worker and is being recomputed
-                    res = f.result()
+                    res = self._result(client, f, state, len(futures) + 1)
                 except Exception as exc:  # noqa: BLE001  (Dask-level failure, e.g. KilledWorker)
                     res = {"status": "failed", "error": f"{type(exc).__name__}: {exc}",
                            "traceback": "".join(traceback.format_exception(exc)),
                            "wall_time": float("nan")}
                 f.release()
                 callback(c, res)
+        except (KeyboardInterrupt, NoWorkersError):
+            # the cells still pending are abandoned; closing the cluster under them makes its
+            # nannies and workers log cancellations, which say nothing the user needs
+            log = logging.getLogger("distributed")
+            quieted = log.level
+            log.setLevel(logging.CRITICAL + 1)
+            client.cancel(list(futures))
+            raise
         finally:
             if own:
                 client.close()
                 if cluster is not None:
                     cluster.close()
+            if quieted is not None:
+                log.setLevel(quieted)
 
 
 def make_executor(workers: int | None = None, dask: str | None = None, client=None):

@@ -8,7 +8,8 @@
   curve's shape on a log axis at a fraction of the size; ``steps="all"`` exports every record.
 * ``best_lr``: the long table restricted to each (problem, optimizer) group's tuned lr (all its
   seeds; a rule without an lr counts with all its cells), the curves a figure of tuned methods needs.
-* ``summary``: one row per cell of the spec, done or not (``status``) — all parameters (lists as
+* ``summary``: one row per cell of the spec, done or not (``status``: done, damaged, failed or
+  pending; a damaged cell, see :mod:`.store`, has its bad file in ``error``) — all parameters (lists as
   JSON), runs, steps, diverged runs, median/quartiles of the final relative loss, and with ``eps``:
   successes, median first-hit T(eps) and beside it the median persistent T(eps) (the first step
   after which the run stays below eps through the end of its budget; ``Result.iterations_to``), and
@@ -38,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from .._extras import require
-from .store import DONE, FAILED, Store
+from .store import DAMAGED, DONE, FAILED, Store, atomic_file
 from .tune import tune
 
 __all__ = ["long_rows", "summary_rows", "tuning_rows", "write_csv", "to_dataframe", "export",
@@ -310,6 +311,8 @@ def summary_rows(source, *, eps=None, eps_metric=None) -> list[dict]:
                             "T_eps_median": float(np.median(T)),
                             "T_eps_persistent_median": float(np.median(Tp)),
                             "ERT": res.ert(eps, metric)})
+        elif states[c.hash] == DAMAGED:
+            row["error"] = store.check(c.hash)
         elif states[c.hash] == FAILED:
             f = store.load_failure(c.hash)
             row.update({"error": f.get("error"), "wall_time": f.get("wall_time")})
@@ -352,8 +355,8 @@ def _fmt(v):
 
 
 def _write(path: Path, columns, rows):
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", newline="", encoding="utf-8") as f:
+    # a fresh O_EXCL temporary name (never a planted file or symlink), removed on any error
+    with atomic_file(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(columns)
         for r in rows:
@@ -361,7 +364,6 @@ def _write(path: Path, columns, rows):
                 f.write(r)
             else:
                 w.writerow([_fmt(r.get(k)) for k in columns])
-    tmp.replace(path)
 
 
 def _out_dir(store, out_dir) -> Path:

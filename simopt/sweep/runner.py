@@ -2,46 +2,26 @@
 from __future__ import annotations
 
 import datetime
-import platform
 import queue
-import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._validate import check_bool
 from .executors import make_executor
 from .spec import as_spec
-from .store import DONE, FAILED, PENDING, Store
+from .store import DAMAGED, DONE, FAILED, PENDING, Store
 
 __all__ = ["run_sweep", "SweepReport", "provenance"]
 
 
-def _git_sha(path: Path):
-    """The commit of the git work tree holding ``path`` (with ``+dirty`` when it has uncommitted
-    changes), or ``None`` outside git."""
-    try:
-        sha = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True,
-                             text=True, timeout=10)
-        if sha.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10)
-        return sha.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
 def provenance() -> dict:
-    """Versions and source revision recorded with every cell."""
-    import numba
-    import numpy
-
-    import simopt
-    return {"simopt": simopt.__version__, "numpy": numpy.__version__, "numba": numba.__version__,
-            "python": platform.python_version(), "platform": platform.platform(),
-            "git_sha": _git_sha(Path(simopt.__file__).resolve().parent)}
+    """Versions, source revision and machine type recorded with every cell
+    (:func:`simopt._provenance.provenance`)."""
+    from .._provenance import provenance as _prov
+    return _prov()
 
 
 class _Writer:
@@ -99,6 +79,7 @@ class SweepReport:
     compute_time: float = 0.0        # sum of the computed cells' own wall times
     executor: dict = field(default_factory=dict)
     stale: int = 0                   # cells in the store that the current spec does not contain
+    damaged: list = field(default_factory=list)    # hashes found damaged and recomputed (store.py)
 
     @property
     def ok(self) -> bool:
@@ -131,6 +112,9 @@ def run_sweep(spec, out, *, workers: int | None = None, dask: str | None = None,
     files; all are on disk when ``run_sweep`` returns).  Shows a progress bar (cells done / total,
     ETA) unless ``quiet``.
     """
+    quiet = check_bool(quiet, "quiet")
+    retry_failed = check_bool(retry_failed, "retry_failed")
+    fsync = check_bool(fsync, "fsync")
     spec = as_spec(spec)
     if executor is None:
         executor = make_executor(workers=workers, dask=dask, client=client)
@@ -144,7 +128,11 @@ def run_sweep(spec, out, *, workers: int | None = None, dask: str | None = None,
             pass
         store.write_spec(spec)
         hashes = spec.hashes
-        states = store.states(hashes)
+        states = store.states(hashes, warn=False)
+        damaged = [h for h in hashes if states[h] == DAMAGED]
+        for h in damaged:  # recomputed below; pending until then
+            store.discard(h)
+            states[h] = PENDING
         todo = [c for c in spec.cells
                 if states[c.hash] == PENDING or (retry_failed and states[c.hash] == FAILED)]
         skipped_failed = [h for h in hashes if states[h] == FAILED and not retry_failed]
@@ -153,7 +141,11 @@ def run_sweep(spec, out, *, workers: int | None = None, dask: str | None = None,
         if old is not None:
             stale = len(set(old.hashes) - set(hashes))
         report = SweepReport(out=Path(out), total=len(hashes), skipped_done=n_done,
-                             skipped_failed=skipped_failed, executor=executor.describe(), stale=stale)
+                             skipped_failed=skipped_failed, executor=executor.describe(), stale=stale,
+                             damaged=damaged)
+        if not quiet and damaged:
+            print(f"note: {len(damaged)} damaged cell(s) in {out} (files failing their checksums) "
+                  f"are recomputed", file=sys.stderr)
         if not quiet and stale:
             print(f"note: {stale} cell(s) of the previous spec in {out} are not in this one "
                   f"(kept in the store, ignored)", file=sys.stderr)
@@ -210,11 +202,12 @@ def run_sweep(spec, out, *, workers: int | None = None, dask: str | None = None,
 
 
 def status(out) -> dict:
-    """``{"done": [...], "failed": [...], "pending": [...]}`` (hashes) for the spec stored in ``out``."""
+    """``{"done": [...], "damaged": [...], "failed": [...], "pending": [...]}`` (hashes) for the
+    spec stored in ``out``; a damaged cell (``simopt.sweep.store``) is recomputed by the next run."""
     store = Store(out)
     spec = store.read_spec()
-    st = store.states(spec.hashes)
-    res = {DONE: [], FAILED: [], PENDING: []}
+    st = store.states(spec.hashes, warn=False)
+    res = {DONE: [], DAMAGED: [], FAILED: [], PENDING: []}
     for h in spec.hashes:
         res[st[h]].append(h)
     return res

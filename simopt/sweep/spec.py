@@ -17,7 +17,8 @@ A spec is a plain mapping (a TOML file read with :mod:`tomllib`, or a Python ``d
     type = "heterogeneous_blocks"            # quadratic | block_diagonal | heterogeneous_blocks
     n_blocks = 4
     block_size = 5
-    noise = {type = "gaussian", scale = 0.1} # gaussian | hessian_aligned | student_t
+    noise = {type = "gaussian", scale = 0.1} # gaussian | hessian_aligned | student_t | sampled_gaussian
+                                             # | sampled_coordinates; batch_size = B on any of them
     grid = {heterogeneity = [0.0, 0.5, 1.0]}
 
     [[optimizers]]
@@ -41,15 +42,22 @@ take ``seed`` here instead).  ``block_eigvals`` is a list whose items are such l
 
 Each *cell* is one (problem point, optimizer point, seed): one ``simopt.run`` call with ``runs`` runs.
 Its identity is :func:`content_hash` of its canonical JSON: sha256 over the JSON text with sorted
-keys, so it does not depend on the order keys were written in.  Only what changes the computed
+keys, so it does not depend on the order keys were written in.  Numbers of real-valued parameters
+are stored as floats before hashing (``condition_number = 100`` and ``= 100.0`` are one cell); only
+sizes, counts and seeds (``d``, ``seed``, ``n_blocks``, ``block_size``, ``blocks``, ``step_size``,
+``total``) stay integers.  (A spec of simopt 0.1.0 that wrote an integer for a real parameter gets
+new hashes for those cells, computed once; specs written with floats keep theirs.)  Only what changes the computed
 arrays is hashed (problem, optimizer, seed, steps, runs, record_every, record, divergence
 threshold); labels, ``eps`` and the tuning criterion are analysis settings and are not.
 
-Validation is structural and happens before anything is written: unknown keys (the message names
-the key and the allowed ones), wrong types, empty grids, negative or duplicate seeds and missing
-required fields each raise one :class:`SpecError`.  Optimizer hyperparameter *values* are checked by
-building each optimizer (cheap); problem values are checked by the problem constructors when a cell
-runs, so a bad value there is a failed cell, reported with its error.
+Validation happens before anything is written: unknown keys (the message names the key and the
+allowed ones), wrong types, empty grids, negative or duplicate seeds and missing required fields
+each raise one :class:`SpecError`, and so do bad *values*, with the spec path of the value (e.g.
+``problems[2].eigvals`` and the grid point): optimizer hyperparameters are checked by building each
+optimizer, problem values (spectra, noise scales, sizes, rotation, x0/xstar shapes, block
+partitions) by the constructors' own checks, without building the rotation.  What only the full
+construction can find (``f(x0)`` overflowing) is a failed cell, reported with its error.
+``load`` on a file that is not UTF-8 TOML, or nested too deeply, raises a :class:`SpecError` too.
 """
 from __future__ import annotations
 
@@ -65,6 +73,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 __all__ = [
     "SpecError", "SpecTypeError", "Spec", "Cell", "load", "parse", "content_hash", "canonical_json",
     "product", "zipped", "union", "PROBLEM_TYPES", "NOISE_TYPES", "RECORDABLE",
@@ -72,7 +82,7 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 PROBLEM_TYPES = ("quadratic", "block_diagonal", "heterogeneous_blocks")
-NOISE_TYPES = ("gaussian", "hessian_aligned", "student_t")
+NOISE_TYPES = ("gaussian", "hessian_aligned", "student_t", "sampled_gaussian", "sampled_coordinates")
 RECORDABLE = ("x", "sharpness", "block_grad_norms")
 SCHEDULE_TYPES = ("constant", "step", "inverse_sqrt", "cosine")
 EPS_METRICS = ("loss", "grad_norm")
@@ -132,6 +142,23 @@ def _canon(obj, where="value"):
         return _canon(obj.tolist(), where)
     raise SpecTypeError(f"{where}: expected numbers, strings, booleans, lists or tables, "
                         f"got {type(obj).__name__} ({obj!r})")
+
+
+#: keys whose numbers are integers (sizes, counts, seeds); every other number in a problem or
+#: optimizer table is a real-valued parameter and is stored as a float
+_INT_KEYS = frozenset({"d", "seed", "n_blocks", "block_size", "blocks", "step_size", "total", "batch_size"})
+
+
+def _reals(obj, key=None):
+    """Integers of real-valued parameters as floats (``100`` -> ``100.0``), so that ``100`` and
+    ``100.0`` give one cell and one content hash; integers under :data:`_INT_KEYS` stay integers."""
+    if isinstance(obj, dict):
+        return {k: _reals(v, k) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_reals(v, key) for v in obj]
+    if isinstance(obj, int) and not isinstance(obj, bool) and key not in _INT_KEYS:
+        return float(obj)
+    return obj
 
 
 def canonical_json(obj) -> str:
@@ -259,8 +286,8 @@ def _axis_values(vals, where):
     if len(vals) == 0:
         raise SpecError(f"{where}: empty grid axis (a grid axis needs at least one value)")
     seen = set()
-    for v in vals:
-        c = canonical_json(v)
+    for i, v in enumerate(vals):
+        c = json.dumps(_canon(v, f"{where}[{i}]"), sort_keys=True, separators=(",", ":"))
         if c in seen:
             raise SpecError(f"{where}: duplicate value {v!r} in grid axis")
         seen.add(c)
@@ -444,7 +471,7 @@ def _check_problem_value(k, v, where):
     elif k == "noise":
         _check_noise(v, w)
     elif k in ("x0", "xstar"):
-        if v is not None and not isinstance(v, str):
+        if v is not None:
             _need_numbers(v, w)
     elif k == "seed":
         _need_int(v, w, 0)
@@ -463,6 +490,86 @@ def _check_problem_value(k, v, where):
                 raise SpecTypeError(f"{w}: expected a non-empty list of integers (block sizes), got "
                                     f"{_tname(v)} ({v!r})")
     # other constructor arguments: any JSON value, checked by the constructor at run time
+
+
+def _spec_error(where: str, key: str, e: Exception) -> SpecError:
+    """A constructor's ``TypeError``/``ValueError`` (``"name: what"``) as a :class:`SpecError` naming
+    the spec path ``where.key``."""
+    msg = str(e)
+    head, sep, rest = msg.partition(": ")
+    if sep and " " not in head:  # the constructor named the argument: use its name in the path
+        top = head.split("[")[0].split(".")[0]
+        key = head if top in _PROBLEM_KEYS else f"{key}.{head}"
+        msg = rest
+    cls = SpecTypeError if isinstance(e, TypeError) else SpecError
+    return cls(f"{where}.{key}: {msg}")
+
+
+_PROBLEM_KEYS = ("eigvals", "block_eigvals", "n_blocks", "block_size", "heterogeneity",
+                 "condition_number", "block_width", "rotation", "noise", "x0", "xstar", "blocks",
+                 "seed", "within_blocks")
+
+
+def _check_problem_point(p: dict, where: str, shown: str):
+    """Check a problem point's *values* as its constructor will (cheaply: spectra, rotation
+    argument, noise model, x0/xstar shapes, block partition), without building the rotation.
+    Errors name the spec path, e.g. ``problems[2].eigvals``, and the grid point."""
+    import simopt.problems as P
+    from .._validate import as_float_array, check_bool
+    from ..spectra import as_block_eigvals
+
+    suffix = "" if shown.endswith(")") and "," not in shown else f" (at {shown})"
+
+    def guard(key, fn):
+        try:
+            return fn()
+        except SpecError:
+            raise
+        except (TypeError, ValueError) as e:
+            err = _spec_error(where, key, e)
+            raise type(err)(f"{err}{suffix}") from None
+
+    def eig(v, name):
+        lam = as_float_array(build_spectrum(v), name, ndim=1, positive=True)
+        return P._check_eigvals(lam, name)
+
+    typ = p["type"]
+    if typ == "quadratic":
+        sizes = [guard("eigvals", lambda: eig(p["eigvals"], "eigvals")).size]
+        allowed = ("none", "haar")
+    elif typ == "block_diagonal":
+        spectra = guard("block_eigvals", lambda: as_block_eigvals(
+            [eig(b, f"block_eigvals[{i}]") for i, b in enumerate(p["block_eigvals"])]))
+        sizes = [b.size for b in spectra]
+        allowed = ("block", "none", "global", "haar")
+    else:
+        sizes = [b.size for b in guard("heterogeneity", lambda: P.heterogeneous_block_spectra(
+            p["n_blocks"], p["block_size"], p.get("heterogeneity"),
+            p.get("condition_number", 5000.0), p.get("block_width")))]
+        allowed = ("block", "none", "global", "haar")
+    d = sum(sizes)
+    if "rotation" in p:
+        guard("rotation", lambda: P._parse_rotation(p["rotation"], allowed))
+    if p.get("noise") is not None:
+        nz = guard("noise", lambda: build_noise(p["noise"]))
+        scale = getattr(nz, "scale", None)
+        if isinstance(scale, np.ndarray) and scale.shape != (d,):
+            raise SpecError(f"{where}.noise.scale: expected a number or {d} values (the problem's "
+                            f"dimension), got {scale.size}{suffix}")
+        rot = p.get("rotation", "none" if typ == "quadratic" else "block")
+        if p["noise"].get("type") == "sampled_coordinates" and (rot not in ("none", 0, 0.0)
+                                                               or p.get("within_blocks")):
+            raise SpecError(f"{where}.noise: sampled_coordinates needs a diagonal problem (rotation = "
+                            f"\"none\"), got rotation {rot!r}{suffix}")
+    for k in ("x0", "xstar"):
+        if p.get(k) is not None:
+            guard(k, lambda: as_float_array(p[k], k, shape=(d,)))
+    if p.get("blocks") is not None:
+        guard("blocks", lambda: P._check_partition(p["blocks"], d))
+    if "within_blocks" in p:
+        guard("within_blocks", lambda: check_bool(p["within_blocks"], "within_blocks"))
+    if "seed" in p:
+        guard("seed", lambda: P._check_seed(p["seed"]))
 
 
 _PROBLEM_META = ("type", "grid", "label")
@@ -507,7 +614,8 @@ def _problem_points(entry, where) -> list[tuple[dict, str]]:
         for k, v in p.items():
             if k != "type":
                 _check_problem_value(k, v, pw)
-        p = _canon(p, pw)
+        p = _reals(_canon(p, pw))
+        _check_problem_point(p, where, pw)
         lab = label or typ
         if pt:
             lab = f"{lab}({_point_label(pt)})"
@@ -545,22 +653,30 @@ def _optimizer_name(x, where) -> str:
     return x
 
 
+def _wrappers() -> tuple:
+    """Names of the wrappers among the rules (``clipped``, ``cautious``): they take a ``base`` rule."""
+    return _optim_module()._WRAPPERS
+
+
 def _optimizer_params(name, base=None):
-    """(parameter names, required names) of rule ``name``.  For ``clipped`` these are ``base``,
-    ``fraction`` and the parameters of the base rule (of every rule when ``base`` is not fixed)."""
+    """(parameter names, required names) of rule ``name``.  For a wrapper (``clipped``) these are
+    ``base``, its own (``fraction``) and the parameters of the base rule (of every rule when ``base`` is
+    not fixed); a rule named by import path (``"module:name"``) has its own signature."""
     optim = _optim_module()
     if ":" in name:
         from simopt.optim.rule import _import_ref
         return _signature(None, optim.signature(_import_ref(name)))
     reg = optim.REGISTRY
-    if name != "clipped":
+    if name not in _wrappers():
         return _signature(reg[name])
-    if isinstance(base, str) and base in reg and base != "clipped":
+    own_required, own_optional = optim._wrapper_args(name)
+    if isinstance(base, str) and base in reg and base not in _wrappers():
         names, required = _signature(reg[base])
     else:
-        names = sorted({n for k, f in reg.items() if f is not None for n in _signature(f)[0]})
+        names = sorted({n for k, f in reg.items() if k not in _wrappers() for n in _signature(f)[0]})
         required = []
-    return ["base", "fraction"] + names, ["base", "fraction"] + required
+    own = ["base", *own_required]
+    return own + list(own_optional) + names, own + required
 
 
 
@@ -588,7 +704,7 @@ def _check_opt_value(k, v, where):
     elif k == "schedule":
         _check_schedule(v, f"{where}.schedule")
     elif k == "base":
-        _need_str_choice(v, f"{where}.base", [n for n in optimizer_names() if n != "clipped"])
+        _need_str_choice(v, f"{where}.base", [n for n in optimizer_names() if n not in _wrappers()])
     elif v is not None and not isinstance(v, (bool, str)) and not _is_number(v):
         raise SpecTypeError(f"{where}.{k}: expected a number, string or boolean, got {_tname(v)} "
                             f"({v!r})")
@@ -641,12 +757,12 @@ def _optimizer_points(entry, where) -> list[tuple[dict, str]]:
                     _check_opt_value(k, v, pw)
             if "lr" in p:
                 p["lr"] = float(p["lr"])
-            p = _canon(p, pw)
+            p = _reals(_canon(p, pw))
             try:  # hyperparameter values are cheap to check: build the optimizer now
                 build_optimizer(p)
             except (TypeError, ValueError) as e:
                 raise SpecError(f"{pw}: {e}") from None
-            lab = label or (name if name != "clipped" else f"clipped-{p.get('base')}")
+            lab = label or (name if name not in _wrappers() else f"{name}-{p.get('base')}")
             shown = {k: v for k, v in pt.items() if k != "lr"}
             if shown:
                 lab = f"{lab}({_point_label(shown)})"
@@ -822,8 +938,18 @@ def _disambiguate(points):
 def parse(raw: dict, *, source: str | None = None) -> Spec:
     """Validate a spec mapping and expand its cells.  Raises :class:`SpecError` (one, naming the
     key) on the first problem found; has no side effects."""
+    try:
+        return _parse(raw, source=source)
+    except RecursionError:  # a mapping that contains itself
+        raise SpecError("spec: nested too deeply (a table that contains itself?)") from None
+
+
+def _parse(raw: dict, *, source: str | None = None) -> Spec:
     if not isinstance(raw, dict):
         raise SpecTypeError(f"spec: expected a table, got {_tname(raw)}")
+    if source is not None and not isinstance(source, str):
+        raise SpecTypeError(f"source: expected the TOML text (a string) or None, got "
+                            f"{type(source).__name__}")
     _check_keys(raw, "spec", _TOP_KEYS)
     for k in _REQUIRED_TOP:
         if k not in raw:
@@ -891,16 +1017,27 @@ def parse(raw: dict, *, source: str | None = None) -> Spec:
 
 def load(path) -> Spec:
     """Read and validate a TOML spec file."""
+    if not isinstance(path, (str, Path)):
+        raise SpecTypeError(f"path: expected a path to a TOML file, got {type(path).__name__}")
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as e:
         raise SpecError(f"cannot read spec file {str(path)!r}: {e.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise SpecError(f"{path.name}: not a TOML text file (byte {e.start} is not UTF-8)") from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise SpecError(f"{path.name}: invalid TOML: {e}") from None
-    return parse(raw, source=text)
+    except RecursionError:
+        raise SpecError(f"{path.name}: invalid TOML: nested too deeply") from None
+    try:
+        return parse(raw, source=text)
+    except RecursionError:
+        raise SpecError(f"{path.name}: nested too deeply to be a sweep spec") from None
 
 
 def as_spec(spec) -> Spec:

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .._validate import as_float_array, check_interval, check_nonneg_scalar, check_positive_scalar
+from .._validate import (as_float_array, check_int, check_interval, check_nonneg_scalar,
+                         check_positive_scalar, check_size, takes_problem)
 from . import metrics as _m
 
 __all__ = [
@@ -49,34 +50,38 @@ def _check_eps(eps):
 def iterations_for_contraction(q, eps) -> float:
     """⌈ln(1/ε) / (−ln q)⌉ for a guaranteed per-step factor q on f (theory_notes §2A, §5).
 
-    q ≥ 1 (no contraction guaranteed) gives ``inf``; q = 0 gives 1.  Returned as float (``inf`` is a
-    possible value).
+    q ≥ 1 (no contraction guaranteed, ``q = inf`` included: e.g. ρ(η)² overflowing for a huge η)
+    gives ``inf``; q = 0 gives 1.  Returned as float (``inf`` is a possible value).
     """
     eps = _check_eps(eps)
+    if isinstance(q, (float, np.floating)) and q == math.inf:
+        return math.inf
     q = check_nonneg_scalar(q, "q")
     if q >= 1.0:
         return math.inf
     if q == 0.0:
         return 1.0
     r = math.log(1.0 / eps) / (-math.log(q))
-    return float(max(1, math.ceil(r)))
+    return float(max(1, math.ceil(r))) if math.isfinite(r) else math.inf
 
 
+@takes_problem
 def one_step_loss(problem, X, U, lr) -> np.ndarray:
     """(Q): f(x − ηu) = f(x) − η gᵀu + ½ η² uᵀHu, exactly (theory_notes §0).  ``X``, ``U``: ``(..., d)``;
     ``lr``: scalar or array broadcastable to the batch shape."""
-    X = as_float_array(X, "x")
-    U = as_float_array(U, "u")
+    X = _m._points(problem, X, "X")
+    U = _m._points(problem, U, "U")
     E = X - problem.xstar
     G = _m.hess_apply(problem, E)
     f = 0.5 * np.einsum("...i,...i->...", E, G)
-    eta = np.asarray(lr, dtype=np.float64)
+    eta = as_float_array(lr, "lr")
     return (f - eta * np.einsum("...i,...i->...", G, U)
             + 0.5 * eta * eta * np.einsum("...i,...i->...", U, _m.hess_apply(problem, U)))
 
 
 # ------------------------------------------------------------------------------------------------
 # A. GD with a fixed step
+@takes_problem
 def gd_step_size(problem, rule: str = "1/L", scale: float = 1.0) -> float:
     """The classical fixed steps of theory_notes §2A: ``"1/L"`` → 1/L, ``"2/(L+mu)"`` → 2/(L+μ);
     multiplied by ``scale``."""
@@ -88,6 +93,7 @@ def gd_step_size(problem, rule: str = "1/L", scale: float = 1.0) -> float:
     raise ValueError(f"rule: expected '1/L' or '2/(L+mu)', got {rule!r}")
 
 
+@takes_problem
 def gd_rate(problem, lr) -> float:
     """ρ(η) = max_i |1 − ηλ_i| = max(|1 − ημ|, |1 − ηL|): GD multiplies every eigen-component of the
     error by (1 − ηλ_i), so f(x_{t+1}) ≤ ρ(η)² f(x_t) (theory_notes §2A; classical, tight).
@@ -96,6 +102,7 @@ def gd_rate(problem, lr) -> float:
     return max(abs(1.0 - eta * float(problem.mu)), abs(1.0 - eta * float(problem.L)))
 
 
+@takes_problem
 def gd_fixed_step_bound(problem, lr, eps) -> Bound:
     """GD with fixed step η (theory_notes §2A): per-step factor q = ρ(η)², T_GD(ε; η) ≤
     ⌈ln(1/ε)/(−2 ln ρ(η))⌉ (``inf`` when ρ ≥ 1, e.g. η ≥ 2/L)."""
@@ -119,6 +126,7 @@ def _require_block_diagonal(problem, what):
                          "this problem's Hessian couples blocks (e.g. a global rotation)")
 
 
+@takes_problem
 def gd_lg_next_loss(problem, X) -> np.ndarray:
     """Guaranteed value after one step of GD with η_t = 1/L_G(x_t), block-diagonal H
     (theory_notes §2B): f(x_{t+1}) ≤ f(x_t) − ‖g_t‖² / (2 L_G(x_t))."""
@@ -127,12 +135,14 @@ def gd_lg_next_loss(problem, X) -> np.ndarray:
     return tm["loss"] - tm["grad_norm"] ** 2 / (2.0 * tm["L_G"])
 
 
+@takes_problem
 def gd_lg_contraction(problem, X) -> np.ndarray:
     """Per-step guaranteed factor of theory_notes.md §2B at x: 1 − μ / L_G(x) (uses ‖g‖² ≥ 2μ f)."""
     _require_block_diagonal(problem, "the gradient-weighted step bound (theory_notes §2B)")
     return 1.0 - float(problem.mu) / _m.gradient_weighted_smoothness(problem, X)
 
 
+@takes_problem
 def gd_lg_bound(problem, eps) -> Bound:
     """A-priori bound for theory_notes.md §2B: L_G ≤ L, so every step contracts by at least 1 − 1/κ and
     T(ε) ≤ ⌈ln(1/ε)/(−ln(1 − 1/κ))⌉.  The realised per-step factors 1 − μ/L_G(x_t) are smaller when the
@@ -146,6 +156,7 @@ def gd_lg_bound(problem, eps) -> Bound:
 
 # ------------------------------------------------------------------------------------------------
 # C. sign descent with eta_t = ||g_t||_1 / U_inf
+@takes_problem
 def sign_next_loss(problem, X) -> np.ndarray:
     """Guaranteed value after one step of sign descent with η_t = ‖g_t‖₁/U_∞ (theory_notes §2C):
     f(x_{t+1}) ≤ f(x_t) − ‖g_t‖₁² / (2 U_∞), since sᵀHs ≤ U_∞ for every sign vector s."""
@@ -153,11 +164,13 @@ def sign_next_loss(problem, X) -> np.ndarray:
     return tm["loss"] - tm["grad_l1"] ** 2 / (2.0 * _m.linf_smoothness(problem))
 
 
+@takes_problem
 def sign_contraction(problem) -> float:
     """Per-step factor of theory_notes.md §2C: 1 − μ_∞/U_∞ (uses f ≤ ‖g‖₁²/(2μ_∞))."""
     return 1.0 - _m.linf_strong_convexity(problem) / _m.linf_smoothness(problem)
 
 
+@takes_problem
 def sign_bound(problem, eps) -> Bound:
     """Sign descent with the ℓ∞ step (theory_notes §2C; ℓ∞ steepest descent, the sign-method side of
     Tomihari & Sato 2025 — their Thm 4.7 constants are [NF]): T_sign(ε) ≤ ⌈ln(1/ε)/(−ln(1 − μ_∞/U_∞))⌉."""
@@ -168,6 +181,7 @@ def sign_bound(problem, eps) -> Bound:
 
 # ------------------------------------------------------------------------------------------------
 # E. Adam with beta1 = 0, beta2 = 1, v0 = g0^2
+@takes_problem
 def adam_rate(problem, lr, x0=None, eps: float = 0.0):
     """ρ̃(η) = max_i |1 − ηλ_i(H̃)|, H̃ = D^{-1/2}HD^{-1/2}, D = diag(|g₀| + ε) (theory_notes §2E;
     Zhang et al. 2024).  Scalar for one x₀, array for a batch ``(..., d)``.  f(x_{t+1}) ≤ ρ̃² f(x_t)."""
@@ -177,6 +191,7 @@ def adam_rate(problem, lr, x0=None, eps: float = 0.0):
     return float(r) if np.ndim(r) == 0 else r
 
 
+@takes_problem
 def adam_optimal_lr(problem, x0=None, eps: float = 0.0):
     """η = 2/(λ_min(H̃) + λ_max(H̃)), giving ρ̃ = (κ̃ − 1)/(κ̃ + 1) (theory_notes §2E)."""
     ev = _m.adam_preconditioned_eigvals(problem, x0, eps)
@@ -184,9 +199,11 @@ def adam_optimal_lr(problem, x0=None, eps: float = 0.0):
     return float(r) if np.ndim(r) == 0 else r
 
 
+@takes_problem
 def adam_bound(problem, lr, eps, x0=None, adam_eps: float = 0.0) -> Bound:
     """Adam(β1=0, β2=1, v₀=g₀∘g₀) = GD on H̃ (theory_notes §2E; Zhang et al. 2024, thesis Thm 3.2):
     per-step factor ρ̃(η)², T(ε) ≤ ⌈ln(1/ε)/(−2 ln ρ̃(η))⌉.  ``x0``: one point (default ``problem.x0``)."""
+    adam_eps = check_nonneg_scalar(adam_eps, "adam_eps")
     rho = adam_rate(problem, lr, x0, adam_eps)
     if np.ndim(rho) != 0:
         raise ValueError("x0: adam_bound takes one starting point; use adam_rate for a batch")
@@ -198,6 +215,7 @@ def adam_bound(problem, lr, eps, x0=None, adam_eps: float = 0.0) -> Bound:
 
 # ------------------------------------------------------------------------------------------------
 # H. SGD with bounded noise
+@takes_problem
 def sgd_noise_level(problem, cov=None) -> float:
     """V = tr(HC) for the constant noise covariance C (default the problem's noise; theory_notes §3H)."""
     from .expectations import noise_covariance
@@ -205,6 +223,7 @@ def sgd_noise_level(problem, cov=None) -> float:
     return float(np.einsum("ij,ji->", problem.hessian(), C))
 
 
+@takes_problem
 def sgd_noise_curve(problem, lr, steps, f0=None, cov=None):
     """The theory_notes.md §3H envelope E f(x_t) ≤ (1 − ημ)^t f(x_0) + ηV/(2μ), t = 0..steps (η ≤ 1/L required)."""
     eta = check_positive_scalar(lr, "lr")
@@ -212,11 +231,14 @@ def sgd_noise_curve(problem, lr, steps, f0=None, cov=None):
         raise ValueError(f"lr: the theory_notes.md §3H bound needs lr <= 1/L = {1.0 / float(problem.L):.6g}, got {eta}")
     V = sgd_noise_level(problem, cov)
     f0 = float(problem.f0) if f0 is None else check_nonneg_scalar(f0, "f0")
-    t = np.arange(int(steps) + 1, dtype=np.float64)
+    steps = check_int(steps, "steps", minimum=0)
+    check_size(steps + 1, "steps", f"{steps + 1} values")
+    t = np.arange(steps + 1, dtype=np.float64)
     mu = float(problem.mu)
     return (1.0 - eta * mu) ** t * f0 + eta * V / (2.0 * mu)
 
 
+@takes_problem
 def sgd_noise_bound(problem, lr, eps, f0=None, cov=None) -> Bound:
     """SGD with η ≤ 1/L and tr(HC) ≤ V (theory_notes §3H): E f(x_{t+1}) ≤ (1 − ημ) E f(x_t) + ½η²V, so
     E f(x_T) ≤ (1 − ημ)^T f(x_0) + ηV/(2μ) and E f(x_T) ≤ ε f(x_0) once

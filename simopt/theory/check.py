@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validate import (as_float_array, check_int, check_interval, check_nonneg_scalar,
-                         check_positive_scalar)
+                         check_positive_scalar, takes_problem)
 from . import bounds as _b
 from . import metrics as _m
 
@@ -514,6 +514,7 @@ def _stochastic_sgd(problem, eps, runs, seed, steps, optimizer, lr, x0, rtol, z)
                 pred=None, steps=steps, T_of_mean=T_mean)
 
 
+@takes_problem
 def check(problem, method: str, eps: float = 1e-3, runs: int = 1, seed: int = 0, steps=None, *,
           optimizer=None, lr=None, x0=None, adam_eps: float = 0.0, rtol: float = 1e-12,
           z: float = 4.0) -> BoundReport:

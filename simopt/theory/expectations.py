@@ -1,7 +1,8 @@
 """Exact expectations for stochastic methods on a quadratic (theory_notes.md §3F–G, §4).
 
-The stochastic gradient is g̃ = g + ξ with E ξ = 0 and a *constant* covariance Cov ξ = C (every model
-in ``simopt.noise``; ``noise.covariance(problem)`` gives C exactly).  Everything here is a closed form or
+The stochastic gradient is g̃ = g + ξ with E ξ = 0 and a *constant* covariance Cov ξ = C (the additive
+models of ``simopt.noise``; ``noise.covariance(problem)`` gives C exactly; sampled-data noise, whose
+covariance depends on the iterate, has its own exact SGD moments in :mod:`simopt.theory.sampled`).  Everything here is a closed form or
 an exact finite linear recursion — no sampling — so the engine's Monte Carlo mean can be held to it
 within its standard error.
 """
@@ -13,7 +14,7 @@ import numpy as np
 from scipy.special import erf
 
 from .._validate import (as_float_array, check_int, check_interval, check_nonneg_scalar,
-                         check_positive_scalar)
+                         check_positive_scalar, takes_problem)
 
 __all__ = [
     "noise_covariance", "sgd_expected_loss", "sgd_stationary_loss", "momentum_expected_loss",
@@ -23,6 +24,7 @@ __all__ = [
 
 
 # ------------------------------------------------------------------------------------------------
+@takes_problem
 def noise_covariance(problem, cov=None) -> np.ndarray:
     """The constant gradient-noise covariance C as a dense ``(d, d)`` array: ``cov`` if given (an array,
     or a ``simopt.noise`` model), else ``problem.noise.covariance(problem)``, else zeros (no noise)."""
@@ -31,6 +33,7 @@ def noise_covariance(problem, cov=None) -> np.ndarray:
         cov = problem.noise
         if cov is None:
             return np.zeros((d, d))
+    _refuse_state_dependent(cov)
     if hasattr(cov, "covariance"):
         C = np.asarray(cov.covariance(problem), dtype=np.float64)
     else:
@@ -49,12 +52,21 @@ def noise_covariance(problem, cov=None) -> np.ndarray:
     return C
 
 
+def _refuse_state_dependent(model):
+    if getattr(model, "state_dependent", False):
+        raise ValueError(f"noise: {model!r} is sampled-data noise, whose covariance depends on the "
+                         f"iterate (noise.covariance(problem, x)); these results need a constant "
+                         f"covariance -- SGD's exact moments under it are "
+                         f"simopt.theory.sgd_expected_loss_sampled")
+
+
 def _noise_variances_diagonal(problem, cov):
     """diag(C) without forming C, for a diagonal problem (its eigenbasis is the coordinate basis):
     O(d) or O(d^2) instead of the O(d^3) rotation, so NQM-sized problems (d = 1e4) stay cheap."""
     model = problem.noise if cov is None else cov
     if model is None:
         return np.zeros(problem.dim)
+    _refuse_state_dependent(model)
     how, a = model.factor(problem)
     v = model.base_variance()
     if how == "scale":
@@ -103,6 +115,7 @@ def _record_steps(steps, record_every):
 
 
 # ------------------------------------------------------------------------------------------------
+@takes_problem
 def sgd_expected_loss(problem, lr, steps, cov=None, x0=None, record_every: int = 1):
     """Exact E f(x_t) for SGD x_{t+1} = x_t − η_t (g_t + ξ_t) with constant noise covariance C
     (theory_notes §3F; the noisy quadratic model of Zhang et al. 2019, seed_math.md §5, for C ∝ H).
@@ -145,6 +158,7 @@ def sgd_expected_loss(problem, lr, steps, cov=None, x0=None, record_every: int =
     return rec, out
 
 
+@takes_problem
 def sgd_stationary_loss(problem, lr, cov=None) -> float:
     """lim_t E f(x_t) = ½ Σ_i λ_i m_i* = ½ Σ_i η c_i / (2 − ηλ_i) for constant η < 2/L (theory_notes §3F);
     ``inf`` when η ≥ 2/L and the noise excites an unstable direction."""
@@ -157,6 +171,7 @@ def sgd_stationary_loss(problem, lr, cov=None) -> float:
 
 
 # ------------------------------------------------------------------------------------------------
+@takes_problem
 def momentum_expected_loss(problem, lr, momentum, steps, cov=None, x0=None, dampening: float = 0.0,
                            nesterov: bool = False, record_every: int = 1):
     """Exact E f(x_t) for torch.optim.SGD with momentum (heavy ball) and constant noise covariance C
@@ -233,6 +248,7 @@ def _sigma_arg(problem, sigma):
         nz = problem.noise
         if nz is None:
             raise ValueError("sigma: the problem has no noise; pass sigma (per-coordinate std)")
+        _refuse_state_dependent(nz)
         if getattr(nz, "distribution", "normal") != "normal":
             raise ValueError("sigma: the SSD expectation needs Gaussian noise; the problem's noise is "
                              f"{nz!r}")
@@ -250,6 +266,7 @@ def _sigma_arg(problem, sigma):
     return s
 
 
+@takes_problem
 def ssd_expected_next_loss(problem, X, lr, sigma=None) -> np.ndarray:
     """Exact E[f(x⁺) | x] for one step of stochastic sign descent x⁺ = x − η sign(g + ξ) with
     independent Gaussian noise ξ_i ~ N(0, σ_i²) (Balles & Hennig 2018's SSD; theory_notes §3G).
@@ -265,10 +282,8 @@ def ssd_expected_next_loss(problem, X, lr, sigma=None) -> np.ndarray:
     """
     eta = check_nonneg_scalar(lr, "lr")
     s = _sigma_arg(problem, sigma)
-    X = as_float_array(X, "x")
-    if X.shape[-1] != problem.dim:
-        raise ValueError(f"x: expected last axis of length {problem.dim}, got shape {X.shape}")
-    from .metrics import hess_apply
+    from .metrics import _points, hess_apply
+    X = _points(problem, X, "X")
     E = X - problem.xstar
     G = hess_apply(problem, E)
     f = 0.5 * np.einsum("...i,...i->...", E, G)
@@ -284,7 +299,7 @@ def ssd_expected_next_loss(problem, X, lr, sigma=None) -> np.ndarray:
 # ------------------------------------------------------------------------------------------------
 # Balles & Hennig 2018, Lemma 1 and Fig. 3 (theory_notes §4)
 def _rel_var(eta):
-    a = np.asarray(eta, dtype=np.float64)
+    a = as_float_array(eta, "eta", finite=False)
     if not np.all(np.isfinite(a)) or np.any(a < 0):
         raise ValueError("eta: expected finite relative standard deviations eta = sigma/|p| >= 0")
     return a

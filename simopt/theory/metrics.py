@@ -16,7 +16,10 @@ Paper mechanisms (seed_math.md):
   block norms G_b, h_G = max G_b / min G_b and the coefficient of variation, and the weighted block
   smoothness constants L_G(x), L_P that appear in the bounds proved in theory_notes.md §2B–D;
 - block-spectrum heterogeneity and the preconditioned condition number κ̃: Zhang et al. (2024),
-  "Why Transformers Need Adam: A Hessian Perspective" (the paper's exact JS estimator is [NF]).
+  "Why Transformers Need Adam: A Hessian Perspective" (the paper's exact JS estimator is [NF]);
+- ℓ∞ geometry: ‖H‖_{1,1} = Σ_ij |H_ij| and its blockwise version, the constants of Xie, Mohamadi &
+  Li (2025), "Adam Exploits ℓ∞-geometry of Loss Landscape via Coordinate-wise Adaptivity", and the
+  block coupling strength ‖H − blockdiag(H)‖_F / ‖H‖_F.
 """
 from __future__ import annotations
 
@@ -25,7 +28,8 @@ import math
 
 import numpy as np
 
-from .._validate import as_float_array, check_int, check_nonneg_scalar, check_positive_scalar
+from .._validate import (as_float_array, check_int, check_nonneg_scalar, check_positive_scalar,
+                         takes_problem)
 
 __all__ = [
     "hess_apply", "directional_sharpness", "update_sharpness", "best_step", "best_decrease",
@@ -33,7 +37,8 @@ __all__ = [
     "parameter_weighted_smoothness", "gradient_density", "linf_smoothness", "linf_strong_convexity",
     "condition_numbers", "decrease_ratio_sign_vs_gd", "adam_preconditioned_eigvals",
     "adam_preconditioned_condition_number", "block_spectrum_js", "trajectory_metrics",
-    "along", "JS_BANDWIDTH", "JS_GRID_POINTS",
+    "along", "JS_BANDWIDTH", "JS_GRID_POINTS", "hessian_l11", "hessian_block_l11",
+    "blockwise_smoothness", "block_coupling",
 ]
 
 #: Gaussian kernel bandwidth of the block-spectrum JS estimator, as a fraction of the global spread
@@ -48,18 +53,22 @@ JS_GRID_POINTS = 2048
 def _points(problem, X, name="x"):
     """``X`` as a float64 array whose last axis has length ``problem.dim``."""
     a = as_float_array(X, name)
-    if a.shape[-1] != problem.dim:
+    if a.ndim == 0 or a.shape[-1] != problem.dim:
         raise ValueError(f"{name}: expected last axis of length {problem.dim} (the problem's "
                          f"dimension), got shape {a.shape}")
     return a
 
 
+@takes_problem
 def hess_apply(problem, U) -> np.ndarray:
-    """``H u`` for ``u`` of shape ``(..., d)``, using the problem's structure (diagonal, per block or
-    dense) so that no cancellation across blocks enters."""
+    """``H u`` for ``u`` of shape ``(..., d)``, using the problem's structure (diagonal, per block,
+    Kronecker ``vec(A U B)`` for a matrix problem, or dense) so that no cancellation across blocks
+    enters."""
     U = _points(problem, U, "u")
     if problem.kind == "diagonal":
         return U * problem.diag
+    if problem.kind == "kron":
+        return problem.hvp(U.reshape(-1, problem.dim)).reshape(U.shape)
     if problem.kind == "block":
         out = np.empty_like(U)
         for sl, Hb in zip(problem.blocks, problem.block_matrices):
@@ -81,6 +90,7 @@ def _block_sq_norms(problem, G):
 
 # ------------------------------------------------------------------------------------------------
 # sharpness (Pan & Li 2023; theory_notes §1)
+@takes_problem
 def directional_sharpness(problem, U) -> np.ndarray:
     """Directional sharpness S(u) = uᵀHu / ‖u‖² (Pan & Li 2023; theory_notes §1).
 
@@ -93,6 +103,7 @@ def directional_sharpness(problem, U) -> np.ndarray:
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 
 
+@takes_problem
 def update_sharpness(problem, X) -> np.ndarray:
     """Sharpness of the updates actually taken along trajectories (Pan & Li 2023, the quantity their
     ``compute_sharpness`` measures): for iterates ``X[..., t, :]`` the update is
@@ -106,6 +117,7 @@ def update_sharpness(problem, X) -> np.ndarray:
     return directional_sharpness(problem, np.diff(X, axis=-2))
 
 
+@takes_problem
 def best_step(problem, X, U) -> np.ndarray:
     """Exact line-search step along ``u`` from ``x``: η* = gᵀu / uᵀHu (theory_notes §1, from (Q))."""
     G = _grad(problem, X)
@@ -113,6 +125,7 @@ def best_step(problem, X, U) -> np.ndarray:
     return np.einsum("...i,...i->...", G, U) / np.einsum("...i,...i->...", U, hess_apply(problem, U))
 
 
+@takes_problem
 def best_decrease(problem, X, U) -> np.ndarray:
     """Largest decrease of f along ``u``: (gᵀu)² / (2 uᵀHu) (theory_notes §1, from (Q))."""
     G = _grad(problem, X)
@@ -123,11 +136,13 @@ def best_decrease(problem, X, U) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------------
 # gradient heterogeneity (Tomihari & Sato 2025 mechanism; exact definitions [NF]; theory_notes §1)
+@takes_problem
 def block_grad_norms(problem, X) -> np.ndarray:
     """Block gradient norms G_b = ‖g_b‖₂, shape ``(..., n_blocks)`` (theory_notes §1)."""
     return np.sqrt(_block_sq_norms(problem, _grad(problem, X)))
 
 
+@takes_problem
 def grad_heterogeneity(problem, X) -> np.ndarray:
     """h_G = max_b G_b / min_b G_b (theory_notes §1; Tomihari & Sato's "disparity of gradient norms
     across blocks" — their exact Def. 4.4 is [NF], this is simopt's fixed choice).  ``inf`` when some
@@ -138,6 +153,7 @@ def grad_heterogeneity(problem, X) -> np.ndarray:
         return mx / mn
 
 
+@takes_problem
 def grad_norm_cv(problem, X) -> np.ndarray:
     """Coefficient of variation std_b(G_b) / mean_b(G_b) of the block gradient norms (population std;
     theory_notes §1).  0 when every block has the same gradient norm; NaN at x = x*."""
@@ -146,6 +162,7 @@ def grad_norm_cv(problem, X) -> np.ndarray:
         return G.std(axis=-1) / G.mean(axis=-1)
 
 
+@takes_problem
 def gradient_weighted_smoothness(problem, X) -> np.ndarray:
     """L_G(x) = Σ_b L_b ‖g_b‖² / ‖g‖² (theory_notes §1, §2B), with L_b = ``problem.block_L``.
 
@@ -159,6 +176,7 @@ def gradient_weighted_smoothness(problem, X) -> np.ndarray:
         return (sq @ np.asarray(problem.block_L, dtype=np.float64)) / tot
 
 
+@takes_problem
 def parameter_weighted_smoothness(problem) -> float:
     """L_P = Σ_b d_b L_b / P (theory_notes §1, §2C–D): the same weighting for a sign method."""
     sizes = np.asarray(problem.block_sizes, dtype=np.float64)
@@ -168,19 +186,23 @@ def parameter_weighted_smoothness(problem) -> float:
 def gradient_density(G) -> np.ndarray:
     """Gradient density ψ(g) = ‖g‖₁² / (P ‖g‖₂²) ∈ [1/P, 1] (theory_notes §1) for ``g`` of shape
     ``(..., P)``: 1 for a gradient with equal magnitudes, 1/P for a one-hot gradient; NaN for g = 0."""
-    G = as_float_array(G, "g")
+    G = as_float_array(G, "G")
+    if G.ndim == 0:
+        raise ValueError("G: expected gradients of shape (..., P), got a scalar")
     l1 = np.abs(G).sum(axis=-1)
     l2sq = np.einsum("...i,...i->...", G, G)
     with np.errstate(invalid="ignore", divide="ignore"):
         return l1 * l1 / (G.shape[-1] * l2sq)
 
 
+@takes_problem
 def linf_smoothness(problem) -> float:
     """U_∞ ≥ max_{s∈{±1}^P} sᵀHs (theory_notes §1): read from ``problem.linf_smoothness``
     (P·L_P for block-diagonal H, min(Σ|H_ij|, P·L) otherwise)."""
     return float(problem.linf_smoothness)
 
 
+@takes_problem
 def linf_strong_convexity(problem) -> float:
     """μ_∞ = 1 / max_i (H⁻¹)_ii (theory_notes §1, §2C): read from ``problem.linf_strong_convexity``.
     f(x) = ½gᵀH⁻¹g ≤ ‖g‖₁² / (2 μ_∞), with equality at the vertex the proof names: g ∝ e_i for
@@ -188,12 +210,14 @@ def linf_strong_convexity(problem) -> float:
     return float(problem.linf_strong_convexity)
 
 
+@takes_problem
 def condition_numbers(problem) -> dict:
     """Global κ = L/μ and per-block κ_b = λ_max(H_bb)/λ_min(H_bb), from the problem."""
     return {"global": float(problem.condition_number),
             "blocks": np.asarray(problem.block_condition_numbers, dtype=np.float64).copy()}
 
 
+@takes_problem
 def decrease_ratio_sign_vs_gd(problem, X) -> np.ndarray:
     """Ratio of the guaranteed one-step decreases of sign descent (theory_notes.md §2C) and gradient-weighted GD (§2B)
     at x (theory_notes §2D):
@@ -211,6 +235,7 @@ def decrease_ratio_sign_vs_gd(problem, X) -> np.ndarray:
 
 # ------------------------------------------------------------------------------------------------
 # Adam with beta1 = 0, beta2 = 1 (Zhang et al. 2024, thesis Thm 3.2; theory_notes §2E)
+@takes_problem
 def adam_preconditioned_eigvals(problem, x0=None, eps: float = 0.0) -> np.ndarray:
     """Eigenvalues (ascending) of H̃ = D^{-1/2} H D^{-1/2}, D = diag(|g₀| + ε), g₀ = ∇f(x₀)
     (theory_notes §2E).  Adam with β1 = 0, β2 = 1 and v₀ = g₀∘g₀ is GD preconditioned by D⁻¹, i.e. GD on
@@ -220,7 +245,7 @@ def adam_preconditioned_eigvals(problem, x0=None, eps: float = 0.0) -> np.ndarra
     Raises ``ValueError`` when a diagonal entry of D is 0 (g₀ has a zero coordinate and ε = 0).
     """
     eps = check_nonneg_scalar(eps, "eps")
-    X0 = problem.x0 if x0 is None else x0
+    X0 = problem.x0 if x0 is None else _points(problem, x0, "x0")
     G0 = _grad(problem, X0)
     Dd = np.abs(G0) + eps
     if np.any(Dd <= 0):
@@ -239,6 +264,7 @@ def adam_preconditioned_eigvals(problem, x0=None, eps: float = 0.0) -> np.ndarra
     return np.linalg.eigvalsh(r[..., :, None] * H * r[..., None, :])
 
 
+@takes_problem
 def adam_preconditioned_condition_number(problem, x0=None, eps: float = 0.0) -> np.ndarray:
     """κ̃ = κ(D^{-1/2} H D^{-1/2}), D = diag(|g₀| + ε) (theory_notes §2E; Zhang et al. 2024).
 
@@ -332,6 +358,108 @@ def block_spectrum_js(spectra, bandwidth: float = JS_BANDWIDTH,
 
 
 # ------------------------------------------------------------------------------------------------
+# ℓ∞ geometry (Xie, Mohamadi & Li 2025) and block coupling
+def _partition(problem, blocks):
+    """Block boundaries [0, s_1, ..., d]: the problem's partition, or ``blocks`` (sizes summing to d)."""
+    if blocks is None:
+        return [int(b) for b in problem.block_starts]
+    from ..rotations import _check_sizes
+    sizes = _check_sizes(blocks, "blocks")
+    if sum(sizes) != problem.dim:
+        raise ValueError(f"blocks: expected block sizes summing to the dimension {problem.dim}, got "
+                         f"sizes summing to {sum(sizes)}")
+    return [0] + [int(v) for v in np.cumsum(sizes)]
+
+
+def _diag_blocks(problem, bounds):
+    """The diagonal blocks H_bb of the partition ``bounds`` (exact, from the problem's structure)."""
+    if problem.kind == "diagonal":
+        d = problem.diag
+        return [np.diag(d[a:b]) for a, b in zip(bounds[:-1], bounds[1:])]
+    if problem.kind == "block" and bounds == [int(b) for b in problem.block_starts]:
+        return list(problem.block_matrices)
+    H = problem.hessian()
+    return [H[a:b, a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+@takes_problem
+def hessian_l11(problem) -> float:
+    """‖H‖_{1,1} = Σ_ij |H_ij|: the ℓ∞-smoothness constant of a quadratic in Xie, Mohamadi & Li
+    (2025), whose Adam(β1 = 0) rate is governed by it (|sᵀHt| <= ‖H‖_{1,1} ‖s‖∞ ‖t‖∞).
+    tr H <= ‖H‖_{1,1} <= min(d ‖H‖_F, d^{3/2} λ_max) (Cauchy–Schwarz), with tr H exactly when H is
+    diagonal: the axis-aligned eigenbasis is the smallest value over all rotations.  Not rotation
+    invariant -- the geometry Adam sees and SGD does not."""
+    if problem.kind == "diagonal":
+        return float(np.abs(problem.diag).sum())
+    if problem.kind == "block":
+        return float(sum(np.abs(h).sum() for h in problem.block_matrices))
+    return float(np.abs(problem.hessian()).sum())
+
+
+@takes_problem
+def hessian_block_l11(problem, blocks=None) -> float:
+    """Σ_b ‖H_bb‖_{1,1}: the (1,1)-norm of the block-diagonal part of H (partition ``blocks``, default
+    the problem's).  Equals :func:`hessian_l11` when H is block-diagonal in the partition."""
+    bounds = _partition(problem, blocks)
+    return float(sum(np.abs(h).sum() for h in _diag_blocks(problem, bounds)))
+
+
+@takes_problem
+def blockwise_smoothness(problem, blocks=None) -> float:
+    """Σ_{b,b'} sqrt(d_b d_b') ‖H_{bb'}‖₂ over the partition ``blocks`` (default the problem's;
+    ‖·‖₂ = spectral norm of the block H_{bb'}): the blockwise ℓ∞-smoothness constant that Xie,
+    Mohamadi & Li (2025) give for blockwise Adam (one second moment per block, v_b from
+    ‖g_b‖²/d_b, as :func:`simopt.optim.blockwise_adam`), for a quadratic, in the norm
+    ‖x‖_Φ = max_b ‖x_b‖₂/sqrt(d_b) (the exact equation number is [NF] here: the definition is
+    as recalled from their blockwise section, not re-read).  Two ends of the family:
+
+    - blocks of size 1 (Adam): Σ_ij |H_ij| = :func:`hessian_l11`;
+    - one block (AdaSGD, one adaptive scalar): d·λ_max(H), rotation invariant.
+
+    Invariant under block-diagonal rotations diag(R_1, …, R_B) of the same partition (each block
+    H_{bb'} → R_b H_{bb'} R_{b'}ᵀ keeps its spectral norm): blockwise Adam's geometry, which
+    within-block rotations leave unchanged."""
+    bounds = _partition(problem, blocks)
+    sizes = np.diff(bounds).astype(np.float64)
+    if np.all(sizes == 1):
+        return hessian_l11(problem)
+    if problem.kind == "diagonal":
+        d = problem.diag
+        return float(sum(sizes[b] * np.abs(d[a:e]).max()
+                         for b, (a, e) in enumerate(zip(bounds[:-1], bounds[1:]))))
+    if problem.kind == "block" and bounds == [int(b) for b in problem.block_starts]:
+        return float(np.dot(sizes, problem.block_L))
+    H = problem.hessian()
+    total = 0.0
+    with np.errstate(all="ignore"):
+        for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+            for j, (c, e) in enumerate(zip(bounds[:-1], bounds[1:])):
+                blk = H[a:b, c:e]
+                nrm = float(np.abs(blk).max()) if blk.size == 1 else float(np.linalg.norm(blk, 2))
+                total += math.sqrt(sizes[i] * sizes[j]) * nrm
+    return float(total)
+
+
+@takes_problem
+def block_coupling(problem, blocks=None) -> float:
+    """Block coupling strength c = ‖H − blockdiag(H)‖_F / ‖H‖_F ∈ [0, 1) over the partition
+    ``blocks`` (default the problem's): the share (in Frobenius norm) of the Hessian outside its
+    diagonal blocks.  0 exactly for a block-diagonal H; invariant under block-diagonal rotations of
+    the same partition (they keep every block's Frobenius norm).  simopt's definition, after the off-diagonal / diagonal block
+    magnitude ratio of Dong et al. (2025, arXiv 2505.02809; their exact normalisation is [NF]):
+    c² = r²/(1 + r²) with r = ‖off-diagonal blocks‖_F / ‖diagonal blocks‖_F."""
+    bounds = _partition(problem, blocks)
+    if problem.kind == "diagonal" or (problem.kind == "block"
+                                      and bounds == [int(b) for b in problem.block_starts]):
+        return 0.0
+    H = problem.hessian()
+    tot = float(np.sum(H * H))
+    diag = sum(float(np.sum(h * h)) for h in _diag_blocks(problem, bounds))
+    return float(math.sqrt(max(tot - diag, 0.0) / tot))
+
+
+# ------------------------------------------------------------------------------------------------
+@takes_problem
 def trajectory_metrics(problem, X) -> dict:
     """All point-dependent theory_notes.md §1 metrics along recorded iterates ``X`` of shape ``(..., d)`` (e.g. the
     ``records["x"]`` of ``simopt.run(..., record=("x",))``, shape ``(runs, n_rec, d)``).
@@ -369,6 +497,7 @@ def trajectory_metrics(problem, X) -> dict:
     return out
 
 
+@takes_problem
 def along(problem, optimizer, steps, runs: int = 1, seed: int = 0, record_every: int = 1, x0=None):
     """Run ``simopt.run`` recording the iterates and return every theory_notes.md §1 metric along the trajectories:
     the dict of :func:`trajectory_metrics` on ``records["x"]`` (arrays of shape ``(runs, n_rec)``, or

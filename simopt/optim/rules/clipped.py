@@ -16,6 +16,7 @@ from ..rule import Hyper, Optimizer, Wrapper
 
 __all__ = ["clipped", "clip_reference"]
 RULES = ("clipped",)
+WRAPPERS = ("clipped",)
 
 
 def step(out, g, fraction):
