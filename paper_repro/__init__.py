@@ -22,6 +22,7 @@ EXTENSIONS = (
     "xie2025_linf",
     "zhang_maes2025_rotation",
     "das2024_preconditioning",
+    "phase_diagram_families",
 )
 
 #: every reproduction, in the order ``simopt repro all`` runs them

