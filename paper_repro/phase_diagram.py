@@ -77,8 +77,9 @@ the half-decade sign grid under-tuning sign descent by 2x at h = 1.
 
 Findings, version 3 (full size, 48 units; per claim in ``EXPECTED`` / ``REASONS`` and the report):
 under the persistent reading SGD+m is faster than Adam in every cell (r from -0.24 to -1.06; Adam's
-late spikes keep its persistent T near the budget except at (h = 1, θ = 0) and on the axis-aligned
-column), and the block-diagonal h = 1 cell is where Adam comes closest: C1 and C3 ROBUST, C2
+late loss spikes keep its median persistent T at 1200-3000 of the 3000 steps except on the
+block-diagonal column at h ≥ 0.75, about 900, and on the axis-aligned column, about 500), and among
+the θ-grid cells the block-diagonal h = 1 one is where Adam comes closest: C1 and C3 ROBUST, C2
 INCONCLUSIVE (censored medians at h = 0).  For sign descent the advantage grows with heterogeneity
 on the block-diagonal column (C3 ROBUST, about 1.1 decades) and shrinks with rotation (C2 PASS,
 FRAGILE under the finer grid, the ε variants and the median tuning); C1 is INCONCLUSIVE: h = 0.75
