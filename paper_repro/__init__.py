@@ -26,6 +26,7 @@ EXTENSIONS = (
     "batch_size_gap",
     "kunstner_bach2025_zipf",
     "heavy_tails",
+    "phase_diagram_families",
 )
 
 #: every reproduction, in the order ``simopt repro all`` runs them

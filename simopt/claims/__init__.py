@@ -27,7 +27,8 @@ under this protocol" is stated in a few lines, checked, and asserted::
 The pieces, each its own module:
 
 * :mod:`~simopt.claims.protocol` -- :class:`TuningProtocol`: the criterion a method is tuned by
-  (persistent T(eps) | first-hit T(eps) | final metric | ERT, with eps, metric, relative), the lr grid
+  (persistent T(eps) | first-hit T(eps) | final metric | ERT to the first hit | ERT with the
+  persistent reading, with eps, metric, relative), the lr grid
   (log range, points per decade) refined automatically until the optimum is interior and the grid
   step around it at most 1/8 decade (a best lr still on the edge after the cap on rounds is
   ``"edge"``, never ``"ok"``), other hyperparameters tuned jointly, and the **units**: tuning and

@@ -59,13 +59,19 @@ def _check_mode(mode):
 
 @dataclass
 class Assessment:
-    """One protocol's measurement of a claim: interval, verdict and what each method did."""
+    """One protocol's measurement of a claim: interval, verdict and what each method did.
+
+    ``samples`` maps each method's label to its per-unit values (a :class:`Sample` of shape
+    (evaluation draws, runs)), so that statistics combining several claims' measurements -- e.g.
+    the same pair of methods on several problem families sharing the protocol's units -- can be
+    bootstrapped from them (:func:`simopt.claims.bootstrap_interval`, :func:`from_samples`)."""
     verdict: str
     interval: object           # bootstrap.Interval
     criterion: str
     protocol: dict
     methods: dict
     units: dict
+    samples: dict = field(default_factory=dict, repr=False)
 
     def row(self) -> dict:
         iv = self.interval
@@ -286,7 +292,8 @@ class Claim:
                           criterion=self.criterion_text(fixed), protocol=self.protocol.to_dict(),
                           methods=methods,
                           units={"tuning": self.protocol.tuning_units(fixed).to_dict(),
-                                 "evaluation": units.to_dict()})
+                                 "evaluation": units.to_dict()},
+                          samples=samples)
 
     def check(self, mode="full", progress=False, runner=None) -> ClaimResult:
         """Check the claim under its primary protocol, every variant and the control; ``mode``

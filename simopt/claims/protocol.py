@@ -6,7 +6,15 @@ kept apart for evaluating it.
 ``"final"`` (median final metric) or ``"ert"`` (expected running time to the first hit), with the
 target ``eps`` on ``metric`` (``"loss"`` or ``"grad_norm"``), relative to its initial value unless
 ``relative=False``.  Smaller is better; ties are broken by the median final metric, then by the
-smaller lr.
+smaller lr.  One more, for protocols only: ``"persistent_ert"``, the expected running time with the
+persistent reading (total steps spent -- the persistent T of a unit that settles below the target,
+the whole budget or the divergence step of one that does not -- over the number that settle;
+:meth:`simopt.Result.ert` with ``persistent=True``, pooled over the tuning units).  A median
+criterion tolerates up to half the tuning units failing, so for a rule whose T(eps) falls with the
+lr right up to an edge where it stops converging -- constant-step sign descent, whose loss floor
+grows with the lr, or Adam, whose late loss spikes grow with it -- it picks an lr at that edge, and a
+large share of fresh evaluation units then never settle; the ERT charges every failure the whole
+budget and picks an lr the tuning units converge at reliably.
 
 **Grid.**  The lr is searched on a log10 grid from ``lr_range`` (per method: ``lr_ranges``) with
 ``points_per_decade`` points per decade, then refined automatically, one round at a time:
@@ -51,13 +59,41 @@ from dataclasses import asdict, dataclass, field, fields, replace
 import numpy as np
 
 from .._validate import check_bool, check_int, check_positive_scalar
-from ..tuning import check_criterion, criterion_score, with_hyper
+from ..tuning import CRITERIA as TUNING_CRITERIA
+from ..tuning import NEEDS_EPS, criterion_score, with_hyper
 
-__all__ = ["TuningProtocol", "Units", "Runner", "TunedMethod", "tune_method"]
+__all__ = ["TuningProtocol", "Units", "Runner", "TunedMethod", "tune_method", "CRITERIA",
+           "protocol_score"]
+
+#: the criteria a protocol tunes by: those of ``simopt.tuning``, and the persistent ERT
+CRITERIA = TUNING_CRITERIA + ("persistent_ert",)
 
 _METRICS = ("loss", "grad_norm")
 _STARTS = ("problem", "gaussian")
 _START_TAG = 0x78307374   # salt of the start stream: never equal to a noise stream's SeedSequence
+
+
+def check_protocol_criterion(criterion, eps) -> str:
+    """``criterion`` as one of :data:`CRITERIA` (``ValueError`` naming the argument otherwise, or
+    when it needs ``eps`` and none is given)."""
+    if not isinstance(criterion, str) or criterion not in CRITERIA:
+        raise ValueError(f"criterion: expected one of {list(CRITERIA)}, got {criterion!r}")
+    if (criterion in NEEDS_EPS or criterion == "persistent_ert") and eps is None:
+        raise ValueError(f"criterion: {criterion!r} needs eps (the target of T(eps))")
+    return criterion
+
+
+def protocol_score(results, criterion, eps=None, metric="loss", relative=True) -> float:
+    """A candidate's score over its runs (one or several :class:`simopt.Result` s, pooled):
+    :func:`simopt.tuning.criterion_score`, and for ``"persistent_ert"`` the pooled persistent ERT
+    (module docstring); ``inf`` when no run settles."""
+    criterion = check_protocol_criterion(criterion, eps)
+    if criterion != "persistent_ert":
+        return criterion_score(results, criterion, eps, metric, relative)
+    spent = sum(float(r.steps_spent(eps, metric, relative, persistent=True).sum()) for r in results)
+    settled = sum(int(np.isfinite(r.iterations_to(eps, metric, relative, persistent=True)).sum())
+                  for r in results)
+    return spent / settled if settled else math.inf
 
 
 def _check_range(r, name):
@@ -153,7 +189,7 @@ class TuningProtocol:
         s = object.__setattr__
         eps = None if self.eps is None else check_positive_scalar(self.eps, "eps")
         s(self, "eps", eps)
-        s(self, "criterion", check_criterion(self.criterion, eps))
+        s(self, "criterion", check_protocol_criterion(self.criterion, eps))
         if not isinstance(self.metric, str) or self.metric not in _METRICS:
             raise ValueError(f"metric: expected one of {_METRICS}, got {self.metric!r}")
         s(self, "relative", check_bool(self.relative, "relative"))
@@ -223,6 +259,9 @@ class TuningProtocol:
             if self.metric != "loss":
                 raise ValueError("metric: a sweep's final-value criterion is the relative loss")
             return {"criterion": "median"}
+        if self.criterion == "persistent_ert":
+            raise ValueError("criterion: a sweep has no persistent ERT criterion (it tunes by "
+                             "'median', 'persistent' or 'ert')")
         crit = {"first_hit": "median", "persistent": "persistent", "ert": "ert"}[self.criterion]
         return {"criterion": crit, "eps": self.eps, "eps_metric": self.metric}
 
@@ -235,7 +274,8 @@ class TuningProtocol:
     def criterion_text(self) -> str:
         what = {"persistent": "median persistent T(eps)", "first_hit": "median first-hit T(eps)",
                 "final": f"median final {'relative ' if self.relative else ''}{self.metric}",
-                "ert": "ERT to eps (first hit)"}[self.criterion]
+                "ert": "ERT to eps (first hit)",
+                "persistent_ert": "ERT to eps (persistent T)"}[self.criterion]
         tgt = self.target_text()
         return what + (f", {tgt}" if tgt and self.criterion != "final" else "")
 
@@ -450,7 +490,7 @@ def tune_method(runner: Runner, family, label, optimizer, protocol: TuningProtoc
         def score_of(lr, base=base, hyper=hyper):
             results = runner.run(family, base.with_lr(lr), units, steps, record_every,
                                  protocol.starts, protocol.seed)
-            score = criterion_score(results, protocol.criterion, protocol.eps, protocol.metric,
+            score = protocol_score(results, protocol.criterion, protocol.eps, protocol.metric,
                                     protocol.relative)
             tie = criterion_score(results, "final", metric=protocol.metric, relative=protocol.relative)
             ndiv = sum(int(r.diverged.sum()) for r in results)

@@ -77,25 +77,31 @@ class Control:
 
 
 # ---- the standard variants -------------------------------------------------------------------
+#: the same criterion under the other reading of T(eps)
+_TO_FIRST_HIT = {"persistent": "first_hit", "persistent_ert": "ert"}
+_TO_PERSISTENT = {v: k for k, v in _TO_FIRST_HIT.items()}
+
+
 def first_hit(name="first-hit T") -> Variant:
     """T(eps) read as the first hit ("how soon can it get there") instead of the persistent T, in
-    the measurement and, where the protocol tunes by the persistent T, in the tuning too."""
+    the measurement and, where the protocol tunes by the persistent T (its median or its ERT), in
+    the tuning too (by the first-hit median or ERT)."""
     def apply(c):
         p = c.protocol
-        if p.criterion == "persistent":
-            p = p.replace(criterion="first_hit")
+        if p.criterion in _TO_FIRST_HIT:
+            p = p.replace(criterion=_TO_FIRST_HIT[p.criterion])
         return c.replace(reading="first_hit", protocol=p)
     return Variant(name, apply, "T(eps) read (and, where tuned by T, tuned) as the first hit "
                                 "instead of the persistent T")
 
 
 def persistent(name="persistent T") -> Variant:
-    """The reverse of :func:`first_hit`: T(eps) read (and tuned, where tuned by the first hit) as
-    the persistent T ("when has it converged")."""
+    """The reverse of :func:`first_hit`: T(eps) read (and tuned, where tuned by the first hit --
+    its median or ERT) as the persistent T ("when has it converged")."""
     def apply(c):
         p = c.protocol
-        if p.criterion == "first_hit":
-            p = p.replace(criterion="persistent")
+        if p.criterion in _TO_PERSISTENT:
+            p = p.replace(criterion=_TO_PERSISTENT[p.criterion])
         return c.replace(reading="persistent", protocol=p)
     return Variant(name, apply, "T(eps) read (and, where tuned by T, tuned) as the persistent T "
                                 "instead of the first hit")
@@ -103,8 +109,8 @@ def persistent(name="persistent T") -> Variant:
 
 def tuned_by(criterion, name=None) -> Variant:
     """Every method tuned by another criterion (``"final"``, ``"first_hit"``, ``"persistent"``,
-    ``"ert"``); the measurement is unchanged."""
-    from ..tuning import CRITERIA
+    ``"ert"``, ``"persistent_ert"``); the measurement is unchanged."""
+    from .protocol import CRITERIA
     if criterion not in CRITERIA:
         raise ValueError(f"criterion: expected one of {list(CRITERIA)}, got {criterion!r}")
     return Variant(name or f"tuned by {criterion}",
