@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ._cache import portable_requested
 
-__all__ = ["provenance", "machine_type", "blas_info", "numba_target", "cpu_model", "git_sha"]
+__all__ = ["provenance", "machine_type", "blas_info", "numba_target", "cpu_model", "git_sha", "source_digest"]
 
 
 def git_sha(path) -> str | None:
@@ -39,6 +39,33 @@ def git_sha(path) -> str | None:
 
 
 @functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
+def source_digest() -> str:
+    """SHA-256 (first 16 hex digits) of simopt's Python sources and of the reproductions shipped as
+    ``simopt.paper_repro``, by path relative to the package: the same for an installed and an editable
+    copy of one revision, different as soon as one source line differs.  A report made by one copy can
+    thus be recognised as made by the same code as another."""
+    import hashlib
+
+    import simopt
+    root = Path(simopt.__file__).resolve().parent
+    try:
+        import simopt.paper_repro as repro
+        repro_root = Path(repro.__file__).resolve().parent
+    except ImportError:  # pragma: no cover - a copy without the reproductions
+        repro_root = None
+    files = [("simopt", p.relative_to(root)) for p in root.rglob("*.py")
+             if "paper_repro" not in p.relative_to(root).parts]
+    if repro_root is not None:
+        files += [("paper_repro", p.relative_to(repro_root)) for p in repro_root.rglob("*.py")]
+    h = hashlib.sha256()
+    for base, rel in sorted(files, key=lambda f: (f[0], f[1].as_posix())):
+        path = (root if base == "simopt" else repro_root) / rel
+        h.update(f"{base}/{rel.as_posix()}\0".encode())
+        h.update(path.read_bytes())
+    return h.hexdigest()[:16]
+
+
 def cpu_model() -> str:
     """The CPU's model name (``/proc/cpuinfo`` on Linux, else ``platform.processor()``)."""
     try:

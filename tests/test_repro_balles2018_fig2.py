@@ -8,6 +8,7 @@ import pytest
 from simopt.claims import VERDICTS
 from simopt.paper_repro import _balles as B
 from simopt.paper_repro import balles2018_fig2 as repro
+from _repro_checks import quick_main
 
 pytestmark = pytest.mark.slow
 
@@ -24,7 +25,7 @@ CONTROLS = {"c_well_orientation_little_effect": "ill-conditioned problem",
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("balles2018_fig2")
-    code = repro.main(["--quick", "--out", str(out)])
+    code = quick_main(repro, out)
     with open(out / f"{repro.NAME}.json") as f:
         doc = json.load(f)
     return code, doc, out

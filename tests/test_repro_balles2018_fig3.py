@@ -7,6 +7,7 @@ import pytest
 
 from simopt.claims.report import tally
 from simopt.paper_repro import balles2018_fig3 as repro
+from _repro_checks import quick_main
 
 pytestmark = pytest.mark.slow
 
@@ -17,7 +18,7 @@ CHECKS = {"erf_equals_2rho_minus_1", "lemma1a_optimum", "lemma1b_optimum", "mse_
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("balles2018_fig3")
-    code = repro.main(["--quick", "--out", str(out)])
+    code = quick_main(repro, out)
     return code, json.loads((out / f"{repro.NAME}.json").read_text()), out
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from simopt.paper_repro import _balles as B
 from simopt.paper_repro import balles2018_methods as repro
+from _repro_checks import quick_main
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +20,7 @@ EXPECTED = "FRAGILE"
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("balles2018_methods")
-    code = repro.main(["--quick", "--out", str(out)])
+    code = quick_main(repro, out)
     with open(out / f"{repro.NAME}.json") as f:
         doc = json.load(f)
     return code, doc, out

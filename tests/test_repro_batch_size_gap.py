@@ -1,6 +1,5 @@
 """batch_size_gap: the statistics mean what the claims say, and the quick reproduction's claims are
 stated with intervals, variants and a control, each paper claim coming out as declared."""
-import json
 import math
 
 import numpy as np
@@ -10,6 +9,7 @@ from hypothesis import strategies as st
 
 from simopt import claims
 from simopt.paper_repro import batch_size_gap as mod
+from _repro_checks import assert_as_declared, check_report, run_quick
 
 
 @given(st.floats(0.5, 0.9999), st.integers(0, 6), st.integers(0, 6))
@@ -53,27 +53,15 @@ def test_curve_spread_is_zero_for_equal_curves_and_the_largest_log_ratio_otherwi
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp(mod.NAME)
-    code = mod.main(["--quick", "--out", str(out)])
-    with open(out / f"{mod.NAME}.json") as f:
-        doc = json.load(f)
-    return code, doc, out
+    return run_quick(mod, tmp_path_factory)
 
 
 @pytest.mark.slow
 def test_quick_report_structure(quick):
-    code, doc, out = quick
-    assert doc["mode"] == "quick"
-    assert [c["id"] for c in doc["claims"]] == list(mod.EXPECTED)
-    assert code == (0 if doc["paper_as_declared"] else 1)
-    assert (out / f"{mod.NAME}.png").stat().st_size > 0 and (out / f"{mod.NAME}.pdf").stat().st_size > 0
+    doc = quick[1]
+    gap = check_report(mod, *quick, kinds=("paper",))["gap_grows_with_batch"]
     for c in doc["claims"]:
-        assert c["kind"] == "paper"
-        lo, hi = (float(x) for x in c["interval"])
-        assert lo <= hi and not (math.isnan(lo) or math.isnan(hi))
-        assert c["variants"], f"{c['id']} has no protocol variants"
         assert "finer grid (1/16 decade)" in c["variants"] and "sampled-data noise" in c["variants"]
-    gap = {c["id"]: c for c in doc["claims"]}["gap_grows_with_batch"]
     assert {"momentum tuned jointly", "tuned by persistent T", "isotropic noise"} <= set(gap["variants"])
     assert gap["control"]["name"] == "condition number 1" and gap["control"]["as_expected"]
     # every arm was tuned on units disjoint from the evaluation units, with the steps the budget gives
@@ -86,8 +74,4 @@ def test_quick_report_structure(quick):
 @pytest.mark.slow
 @pytest.mark.parametrize("claim_id", list(mod.EXPECTED))
 def test_quick_claim_as_declared(quick, claim_id):
-    _, doc, _ = quick
-    c = {c["id"]: c for c in doc["claims"]}[claim_id]
-    assert c["overall"] == c["expected_status"], (
-        f"{claim_id}: {c['verdict']} {c['interval']} overall {c['overall']}, declared "
-        f"{c['expected_status']}; variants { {k: v['verdict'] for k, v in c['variants'].items()} }")
+    assert_as_declared(quick[1], claim_id)

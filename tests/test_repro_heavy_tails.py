@@ -8,12 +8,13 @@ import pytest
 
 from simopt.claims import Sample, bootstrap_interval
 from simopt.paper_repro import heavy_tails as ht
+from _repro_checks import quick_main
 
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("heavy_tails")
-    code = ht.main(["--quick", "--out", str(out)])
+    code = quick_main(ht, out)
     with open(out / f"{ht.NAME}.json") as f:
         doc = json.load(f)
     return code, doc, out

@@ -9,12 +9,13 @@ import pytest
 import simopt
 from simopt import optim
 from simopt.paper_repro import kunstner_bach2025_zipf as kb
+from _repro_checks import quick_main
 
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("zipf")
-    code = kb.main(["--quick", "--out", str(out)])
+    code = quick_main(kb, out)
     with open(out / f"{kb.NAME}.json") as f:
         doc = json.load(f)
     return code, doc, out

@@ -1,7 +1,5 @@
 """muon_shampoo_matrix: the quick reproduction's claims are stated with intervals, variants and controls,
 each paper claim comes out as declared, and the exact-polar NDS identity holds in the measured runs."""
-import json
-import math
 
 import numpy as np
 import pytest
@@ -9,31 +7,21 @@ import pytest
 import simopt
 from simopt import optim
 from simopt.paper_repro import muon_shampoo_matrix as mod
+from _repro_checks import assert_as_declared, check_report, run_quick
 
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("muon_shampoo_matrix")
-    code = mod.main(["--quick", "--out", str(out)])
-    with open(out / f"{mod.NAME}.json") as f:
-        doc = json.load(f)
-    return code, doc, out
+    return run_quick(mod, tmp_path_factory)
 
 
 @pytest.mark.slow
 def test_quick_report_structure(quick):
-    code, doc, out = quick
-    assert doc["mode"] == "quick"
-    assert [c["id"] for c in doc["claims"]] == list(mod.EXPECTED)
-    assert code == (0 if doc["paper_as_declared"] else 1)
-    assert (out / f"{mod.NAME}.png").stat().st_size > 0 and (out / f"{mod.NAME}.pdf").stat().st_size > 0
+    doc = quick[1]
+    ids = check_report(mod, *quick, kinds=("paper",))
     for c in doc["claims"]:
-        assert c["kind"] == "paper"
-        lo, hi = (float(x) for x in c["interval"])
-        assert lo <= hi and not (math.isnan(lo) or math.isnan(hi))
         assert len(c["variants"]) >= 3, f"{c['id']} has too few protocol variants"
         assert c["protocol"]["protocol"]["tune_runs"] >= 1 and c["protocol"]["steps"] >= 1
-    ids = {c["id"]: c for c in doc["claims"]}
     for cid in ("ns5_fewer_steps", "one_sided_beats_full_adagrad"):
         assert "first-hit T" in ids[cid]["variants"] and "finer grid (1/16 decade)" in ids[cid]["variants"]
     for cid in ("muon_nds_below_gd", "muon_lower_loss_strong"):
@@ -44,11 +32,7 @@ def test_quick_report_structure(quick):
 @pytest.mark.slow
 @pytest.mark.parametrize("claim_id", list(mod.EXPECTED))
 def test_quick_claim_as_declared(quick, claim_id):
-    _, doc, _ = quick
-    c = {c["id"]: c for c in doc["claims"]}[claim_id]
-    assert c["overall"] == c["expected_status"], (
-        f"{claim_id}: {c['verdict']} {c['interval']} overall {c['overall']}, declared "
-        f"{c['expected_status']}; variants { {k: v['verdict'] for k, v in c['variants'].items()} }")
+    assert_as_declared(quick[1], claim_id)
 
 
 @pytest.mark.slow

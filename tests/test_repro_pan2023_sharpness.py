@@ -13,6 +13,7 @@ from simopt import claims, optim
 from simopt.claims.protocol import Runner
 from simopt.paper_repro import _common
 from simopt.paper_repro import pan2023_sharpness as pan
+from _repro_checks import quick_main
 
 IDS = ["clipping lowers SGD's update sharpness", "clipping lowers Adam's update sharpness",
        "clipped SGD converges faster than SGD", "clipped Adam converges faster than Adam"]
@@ -22,7 +23,7 @@ VARIANTS = {"tuned by final loss", "first-hit T", "finer grid (1/16 decade)", "n
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("pan2023")
-    code = pan.main(["--quick", "--out", str(out)])
+    code = quick_main(pan, out)
     with open(out / f"{pan.NAME}.json") as f:
         doc = json.load(f)
     return code, doc, out

@@ -9,6 +9,7 @@ import pytest
 
 from simopt import claims
 from simopt.paper_repro import tomihari2025_heterogeneity as mod
+from _repro_checks import quick_main
 
 PAPER = ["ii_gap_grows", "ii_gd_degrades", "iii_prediction_rank"]
 IDENTITY = ["i_fig1_correlation", "ii_within_bounds"]
@@ -56,7 +57,7 @@ def test_protocol_units_are_disjoint_and_the_same_at_every_h():
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("tomihari_quick")
-    code = mod.main(["--quick", "--out", str(out)])
+    code = quick_main(mod, out)
     return code, json.loads((out / f"{mod.NAME}.json").read_text()), out
 
 

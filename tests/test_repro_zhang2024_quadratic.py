@@ -9,6 +9,7 @@ import pytest
 
 import simopt
 from simopt.paper_repro import zhang2024_quadratic as zq
+from _repro_checks import quick_main
 
 PAPER_IDS = [f"{c}: {b} {'much worse than' if c in zq.HETERO else 'similar to'} Adam"
              for b in (zq.GD, zq.HB) for c in ("Case 1", "Case 2", "Case 3", "Case 4")]
@@ -23,7 +24,7 @@ VARIANTS = {"first-hit T", "finer grid (1/16 decade)", "eps=0.001", "Adam(β1=0,
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("zhang2024")
-    code = zq.main(["--quick", "--out", str(out)])
+    code = quick_main(zq, out)
     with open(out / f"{zq.NAME}.json") as f:
         doc = json.load(f)
     return code, doc, out

@@ -45,7 +45,9 @@ def jsonable(v):
 
 
 def environment() -> dict:
-    """Versions and machine a report was made with (no host names or paths)."""
+    """Versions and machine a report was made with (no host names or paths), and the digest of the
+    sources that made it (:func:`simopt._provenance.source_digest`)."""
+    from .._provenance import source_digest
     import numba
     import scipy
 
@@ -54,7 +56,7 @@ def environment() -> dict:
             "numba": numba.__version__, "python": platform.python_version(),
             "machine": platform.machine(), "system": platform.system(),
             "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-            "numba_threads": numba.config.NUMBA_NUM_THREADS}
+            "numba_threads": numba.config.NUMBA_NUM_THREADS, "source_digest": source_digest()}
 
 
 class Report:
