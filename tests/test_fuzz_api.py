@@ -322,8 +322,13 @@ def test_mutated_spec_number_is_refused_naming_its_key(leaf, value):
     seeds, momentum, rotation angle and heterogeneity, non-negative: a negative, non-finite, string,
     boolean or missing one must be refused, naming its key."""
     path, old = leaf
-    if value == 0 and ("seeds" in path or "heterogeneity" in path or path[-1] in ("momentum", "rotation")):
-        return  # 0 is a valid seed / momentum / rotation angle / heterogeneity (identical blocks)
+    if value == 0 and ("seeds" in path or "heterogeneity" in path
+                       or path[-1] in ("momentum", "rotation", "beta1")):
+        return  # 0 is a valid seed / momentum / beta1 / rotation angle / heterogeneity (identical blocks)
+    if value is None and path == ("eps",):
+        return  # eps = None is eps not given (no T(eps) target)
+    if path[-1] == "lr" and value == [1, 2]:
+        return  # a list of learning rates is a grid
     if "x0" in path and isinstance(value, (int, float)) and not isinstance(value, bool) \
             and math.isfinite(value):
         return  # a starting point may have any finite coordinates
