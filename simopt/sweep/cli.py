@@ -4,6 +4,7 @@ and figures.  Misuse raises :class:`simopt.cli.CLIError` or the library's own er
 entry point prints it as one line."""
 from __future__ import annotations
 
+import logging
 import os
 import sys
 
@@ -121,6 +122,9 @@ def _interrupted(spec, args) -> int:
 
     from .store import DONE, Store
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not interrupt this line
+    # the process ends with the line below: a Dask client's event loop, cut short by the interrupt,
+    # may still log its cancelled callbacks meanwhile, which would bury it
+    logging.disable(logging.CRITICAL)
     try:
         states = Store(args.out).states(spec.hashes, warn=False)
         done = sum(1 for v in states.values() if v == DONE)

@@ -485,10 +485,13 @@ class DaskExecutor:
                 callback(c, res)
         except (KeyboardInterrupt, NoWorkersError):
             # the cells still pending are abandoned; closing the cluster under them makes its
-            # nannies and workers log cancellations, which say nothing the user needs
-            log = logging.getLogger("distributed")
-            quieted = log.level
-            log.setLevel(logging.CRITICAL + 1)
+            # nannies and workers log cancellations (and tornado, the callbacks the interrupt cut
+            # short), which say nothing the user needs
+            quieted = {}
+            for name in ("distributed", "tornado"):
+                log = logging.getLogger(name)
+                quieted[name] = log.level
+                log.setLevel(logging.CRITICAL + 1)
             client.cancel(list(futures))
             raise
         finally:
@@ -496,8 +499,8 @@ class DaskExecutor:
                 client.close()
                 if cluster is not None:
                     cluster.close()
-            if quieted is not None:
-                log.setLevel(quieted)
+            for name, level in (quieted or {}).items():
+                logging.getLogger(name).setLevel(level)
 
 
 def make_executor(workers: int | None = None, dask: str | None = None, client=None):
