@@ -61,7 +61,8 @@ def _gallery() -> str:
     from simopt.repro_cli import gallery_markdown
     figdir = ROOT / "figures"
     body = gallery_markdown(str(figdir)).replace(str(figdir), "../figures")
-    body = "\n".join("## " + line[4:] if line.startswith("### ") else line
+    # the README's sections (###) and entries (####) one level up, under this page's title
+    body = "\n".join(line[1:] if line.startswith(("### ", "#### ")) else line
                      for line in body.splitlines())
     return ("# Gallery of reproductions\n\n"
             "Every reproduction is a script in `simopt.paper_repro` (the repository's "
