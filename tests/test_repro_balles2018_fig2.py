@@ -1,6 +1,5 @@
 """balles2018_fig2 in quick mode: SGD vs SSD on noisy quadratics (Balles & Hennig 2018, Fig. 2), each
 claim decided by a bootstrap interval over evaluation runs, with its variant table and controls."""
-import json
 import math
 
 import pytest
@@ -8,7 +7,7 @@ import pytest
 from simopt.claims import VERDICTS
 from simopt.paper_repro import _balles as B
 from simopt.paper_repro import balles2018_fig2 as repro
-from _repro_checks import quick_main
+from _repro_checks import run_quick
 
 pytestmark = pytest.mark.slow
 
@@ -24,11 +23,7 @@ CONTROLS = {"c_well_orientation_little_effect": "ill-conditioned problem",
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("balles2018_fig2")
-    code = quick_main(repro, out)
-    with open(out / f"{repro.NAME}.json") as f:
-        doc = json.load(f)
-    return code, doc, out
+    return run_quick(repro, tmp_path_factory)
 
 
 def _claim(doc, cid):

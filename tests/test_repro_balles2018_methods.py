@@ -1,13 +1,12 @@
 """balles2018_methods in quick mode: the six methods of Balles & Hennig 2018 on a noisy quadratic;
 the variance-adaptation claim decided by a bootstrap interval, with its variant table."""
-import json
 import math
 
 import pytest
 
 from simopt.paper_repro import _balles as B
 from simopt.paper_repro import balles2018_methods as repro
-from _repro_checks import quick_main
+from _repro_checks import run_quick
 
 pytestmark = pytest.mark.slow
 
@@ -19,11 +18,7 @@ EXPECTED = "FRAGILE"
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("balles2018_methods")
-    code = quick_main(repro, out)
-    with open(out / f"{repro.NAME}.json") as f:
-        doc = json.load(f)
-    return code, doc, out
+    return run_quick(repro, tmp_path_factory)
 
 
 def test_writes_figure_and_report(quick_run):

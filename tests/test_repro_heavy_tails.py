@@ -1,6 +1,5 @@
 """heavy_tails: the quick reproduction states its claims with intervals, variants and controls,
 every paper claim comes out as declared, and the pieces it is built from mean what it says."""
-import json
 import math
 
 import numpy as np
@@ -8,16 +7,12 @@ import pytest
 
 from simopt.claims import Sample, bootstrap_interval
 from simopt.paper_repro import heavy_tails as ht
-from _repro_checks import quick_main
+from _repro_checks import run_quick
 
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("heavy_tails")
-    code = quick_main(ht, out)
-    with open(out / f"{ht.NAME}.json") as f:
-        doc = json.load(f)
-    return code, doc, out
+    return run_quick(ht, tmp_path_factory)
 
 
 @pytest.mark.slow

@@ -1,7 +1,6 @@
 """kunstner_bach2025_zipf: the quick reproduction states its claims with intervals, variants and
 controls, and every paper claim comes out as declared; the problem construction is the exact
 reduction of the bigram model its docstring derives."""
-import json
 
 import numpy as np
 import pytest
@@ -9,16 +8,12 @@ import pytest
 import simopt
 from simopt import optim
 from simopt.paper_repro import kunstner_bach2025_zipf as kb
-from _repro_checks import quick_main
+from _repro_checks import run_quick
 
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("zipf")
-    code = quick_main(kb, out)
-    with open(out / f"{kb.NAME}.json") as f:
-        doc = json.load(f)
-    return code, doc, out
+    return run_quick(kb, tmp_path_factory)
 
 
 @pytest.mark.slow

@@ -2,7 +2,6 @@
 (persistent-T tuning, final-loss and first-hit tuning as variants, the rotated-H control), each paper
 claim comes out as its report declares, and the construction is what its docstring says (Pan & Li
 2023; seed_math.md §3)."""
-import json
 import math
 
 import numpy as np
@@ -13,7 +12,7 @@ from simopt import claims, optim
 from simopt.claims.protocol import Runner
 from simopt.paper_repro import _common
 from simopt.paper_repro import pan2023_sharpness as pan
-from _repro_checks import quick_main
+from _repro_checks import run_quick
 
 IDS = ["clipping lowers SGD's update sharpness", "clipping lowers Adam's update sharpness",
        "clipped SGD converges faster than SGD", "clipped Adam converges faster than Adam"]
@@ -22,11 +21,7 @@ VARIANTS = {"tuned by final loss", "first-hit T", "finer grid (1/16 decade)", "n
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("pan2023")
-    code = quick_main(pan, out)
-    with open(out / f"{pan.NAME}.json") as f:
-        doc = json.load(f)
-    return code, doc, out
+    return run_quick(pan, tmp_path_factory)
 
 
 @pytest.mark.slow

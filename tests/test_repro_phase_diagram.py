@@ -9,7 +9,7 @@ import pytest
 
 from simopt import claims
 from simopt.paper_repro import phase_diagram as mod
-from _repro_checks import quick_main
+from _repro_checks import run_quick
 
 CLAIM_IDS = [cid for p in mod.PAIRS for cid in mod.claim_ids(p["key"])]
 VARIANTS = ["first-hit T", "finer grid (1/16 decade)", "eps x10", "eps /10", "budget x3",
@@ -41,10 +41,7 @@ def test_protocols_keep_tuning_and_evaluation_units_apart_and_grids_fine():
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("phase_quick")
-    code = quick_main(mod, out)
-    doc = json.loads((out / f"{mod.NAME}.json").read_text())
-    return code, doc, out
+    return run_quick(mod, tmp_path_factory)
 
 
 @pytest.mark.slow

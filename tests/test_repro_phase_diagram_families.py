@@ -9,7 +9,7 @@ import pytest
 
 from simopt import claims
 from simopt.paper_repro import phase_diagram_families as mod
-from _repro_checks import quick_main
+from _repro_checks import run_quick
 
 CLAIM_IDS = [s[0] for s in mod.claim_specs()]
 VARIANTS = ["first-hit T", "finer grid (1/16 decade)"]
@@ -53,10 +53,7 @@ def test_columns_are_rotations_of_one_base_draw():
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("families_quick")
-    code = quick_main(mod, out)
-    doc = json.loads((out / f"{mod.NAME}.json").read_text())
-    return code, doc, out
+    return run_quick(mod, tmp_path_factory)
 
 
 @pytest.mark.slow

@@ -1,7 +1,6 @@
 """zhang2024_quadratic: the quick reproduction states every claim on the claims machinery (declared
 protocol, disjoint tuning and evaluation units, intervals, variants, controls), each paper claim comes
 out as its report declares, and the pieces do what the docstring says."""
-import json
 import math
 
 import numpy as np
@@ -9,7 +8,7 @@ import pytest
 
 import simopt
 from simopt.paper_repro import zhang2024_quadratic as zq
-from _repro_checks import quick_main
+from _repro_checks import run_quick
 
 PAPER_IDS = [f"{c}: {b} {'much worse than' if c in zq.HETERO else 'similar to'} Adam"
              for b in (zq.GD, zq.HB) for c in ("Case 1", "Case 2", "Case 3", "Case 4")]
@@ -23,11 +22,7 @@ VARIANTS = {"first-hit T", "finer grid (1/16 decade)", "eps=0.001", "Adam(β1=0,
 
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
-    out = tmp_path_factory.mktemp("zhang2024")
-    code = quick_main(zq, out)
-    with open(out / f"{zq.NAME}.json") as f:
-        doc = json.load(f)
-    return code, doc, out
+    return run_quick(zq, tmp_path_factory)
 
 
 @pytest.mark.slow
