@@ -415,7 +415,7 @@ def run(problem, optimizer, steps=None, runs=1, seed=0, record_every=1, record=(
         with one_thread():
             if optimizer.compiled:
                 from ._kernels.codegen import loop_for
-                run_chunk = loop_for(kind, noise_arrays[0])
+                run_chunk = loop_for(kind, noise_arrays[0], noise_arrays[1], want_hutch)
                 mod, step_addr, point_addr = _rule_callbacks(optimizer)
                 work = size_of(str(mod.WORK_SIZE), d, nb, M)
                 state = np.zeros((Rp, max(1, optimizer.state_size(d, nb))))
@@ -461,7 +461,7 @@ def _run_numpy(optimizer, problem, steps, lrs, problem_args, noise_args, rec_arg
                active, f0, thresh, div_step, x_at_div, rec_sharp, want_bgn, want_x, want_sharp, E, Rp, T, bar):
     """The step-by-step path of a rule with only NumPy steps (see ``simopt._kernels.evaluate``)."""
     from ._kernels.codegen import loop_for
-    evaluate_step = loop_for(problem_args[0], noise_args[0], "evaluate")
+    evaluate_step = loop_for(problem_args[0], noise_args[0], noise_args[1], want_hutch, "evaluate")
     d = E.shape[1]
     runs = int(np.count_nonzero(active))      # the real runs (the rest pad the last tile)
     state = optimizer.init_state(runs, problem)

@@ -31,7 +31,7 @@ def evaluate_step(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
         gn2 = np.empty(T)
         Et = E[r0:r0 + T]
         p = rec_pos[t]
-        tiles.gradient_and_stats(kind, Et, hdiag, Hmat, bflat, boff, blk, G, loss, gn2)
+        tiles.gradient_and_stats(kind, Et, hdiag, Hmat, bflat, boff, blk, G, loss, gn2, p >= 0 or t == 0)
         tiles.evaluate_rows(Et, G, loss, gn2, r0, t, p, active, f0, thresh, div_step, x_at_div, blk,
                             rec_loss, rec_gn, rec_bgn, rec_x, want_bgn, want_x)
         if not update:

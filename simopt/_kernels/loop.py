@@ -10,7 +10,7 @@ rule takes it; the rule's step on each active run; the update's directional shar
 
 The rule is called through the address of its compiled glue (``simopt._kernels.callrule``), so this loop
 is compiled and cached once for every rule.  The engine runs copies of it specialised to one problem kind
-and one noise kind (``simopt._kernels.codegen.loop_for``: the ``# <specialise>`` line becomes
+and one noise kind, distribution and Hutchinson setting (``simopt._kernels.codegen.loop_for``: the ``# <specialise>`` line becomes
 ``kind = ...`` / ``nkind = ...``), so LLVM drops the other kinds' code and each copy compiles in about
 half the time of the generic loop; a copy is compiled the first time its combination is used.  See ``simopt._kernels.tiles`` for why the arithmetic of one
 run depends on that run's data only.
@@ -51,7 +51,7 @@ def run_chunk(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
             t = t0 + k
             Et = E[r0:r0 + T]
             p = rec_pos[t]
-            tiles.gradient_and_stats(kind, Et, hdiag, Hmat, bflat, boff, blk, G, loss, gn2)
+            tiles.gradient_and_stats(kind, Et, hdiag, Hmat, bflat, boff, blk, G, loss, gn2, p >= 0 or t == 0)
             tiles.evaluate_rows(Et, G, loss, gn2, r0, t, p, active, f0, thresh, div_step, x_at_div, blk,
                                 rec_loss, rec_gn, rec_bgn, rec_x, want_bgn, want_x)
             if k >= K:
@@ -73,7 +73,8 @@ def run_chunk(tile_lo, tile_hi, T, kind, E, hdiag, Hmat, bflat, boff, blk,
                 if not active[r]:
                     continue
                 if sharp_now:
-                    U[i, :] = Et[i]
+                    for j in range(d):
+                        U[i, j] = Et[i, j]
                 call_step(step_addr, Et[i], Gn[i, 0], Gn[i], state[r], hp, blk, mshape, xstar, hd, Hut[i],
                           work, t + 1, lrs[t])
                 if sharp_now:

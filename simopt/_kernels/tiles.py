@@ -104,9 +104,22 @@ def norm_scaled(g):
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
-def _diag_product_and_stats(Et, hdiag, G, loss, gn2):
-    """The diagonal problem's G = h * e, fused with each run's 0.5 e.g and g.g (one pass)."""
+def _diag_product_and_stats(Et, hdiag, G, loss, gn2, want_gn):
+    """The diagonal problem's G = h * e, fused with each run's 0.5 e.g and, if ``want_gn``, g.g (one
+    pass).  Without ``want_gn`` the gradient norm is left 0: the divergence check needs only the loss
+    there, as a finite loss implies a finite gradient (h finite: g_j = h_j e_j is infinite only if
+    e_j g_j is, and then the loss is not finite)."""
     T, d = Et.shape
+    if not want_gn:
+        for i in range(T):
+            a = 0.0
+            for j in range(d):
+                g = hdiag[j] * Et[i, j]
+                G[i, j] = g
+                a += Et[i, j] * g
+            loss[i] = 0.5 * a
+            gn2[i] = 0.0
+        return
     for i in range(T):
         a = 0.0
         b = 0.0
@@ -120,10 +133,11 @@ def _diag_product_and_stats(Et, hdiag, G, loss, gn2):
 
 
 @njit(cache=True, error_model="numpy", inline="always")
-def gradient_and_stats(kind, Et, hdiag, Hmat, bflat, boff, blk, G, loss, gn2):
-    """G = H e for the tile, and each run's loss 0.5 e.g and squared gradient norm g.g."""
+def gradient_and_stats(kind, Et, hdiag, Hmat, bflat, boff, blk, G, loss, gn2, want_gn=True):
+    """G = H e for the tile, and each run's loss 0.5 e.g and squared gradient norm g.g (for a diagonal
+    problem only where ``want_gn``: a step that records it or t = 0; elsewhere 0)."""
     if kind == DIAGONAL:
-        _diag_product_and_stats(Et, hdiag, G, loss, gn2)
+        _diag_product_and_stats(Et, hdiag, G, loss, gn2, want_gn)
         return
     product(kind, Et, hdiag, Hmat, bflat, boff, blk, G)
     for i in range(Et.shape[0]):
@@ -158,7 +172,8 @@ def evaluate_rows(Et, G, loss, gn2, r0, t, p, active, f0, thresh, div_step, x_at
         if not (lo < math.inf) or not (lo / ref <= thresh) or not (gn < math.inf):
             active[r] = False
             div_step[r] = t
-            x_at_div[r, :] = e
+            for j in range(e.shape[0]):
+                x_at_div[r, j] = e[j]
             e[:] = 0.0
             continue
         if p >= 0:
@@ -168,7 +183,8 @@ def evaluate_rows(Et, G, loss, gn2, r0, t, p, active, f0, thresh, div_step, x_at
                 for b in range(nb):
                     rec_bgn[r, p, b] = norm_scaled(g[blk[b]:blk[b + 1]])
             if want_x:
-                rec_x[r, p, :] = e
+                for j in range(e.shape[0]):
+                    rec_x[r, p, j] = e[j]
 
 
 @njit(cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
