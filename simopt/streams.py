@@ -69,10 +69,22 @@ def stream_states(seed, first_run, runs, sub=0) -> np.ndarray:
     first_run = check_int(first_run, "first_run", minimum=0)
     runs = check_int(runs, "runs", minimum=0)
     sub = check_int(sub, "sub", minimum=0)
-    out = np.empty((runs, STATE_WORDS), dtype=np.uint64)
-    for r in range(runs):
-        out[r] = _state_from(np.random.SeedSequence(seed, spawn_key=_key(first_run + r, sub)))
-    return out
+    key = (seed, first_run, runs, sub)
+    out = _RECENT.get(key)
+    if out is None:
+        out = np.empty((runs, STATE_WORDS), dtype=np.uint64)
+        for r in range(runs):
+            out[r] = _state_from(np.random.SeedSequence(seed, spawn_key=_key(first_run + r, sub)))
+        if len(_RECENT) >= _RECENT_MAX:
+            _RECENT.pop(next(iter(_RECENT)))
+        _RECENT[key] = out
+    return out.copy()
+
+
+#: the states of the last few ``stream_states`` calls: a tuning grid or a benchmark runs the same seeds
+#: again and again, and deriving 64 states through SeedSequence costs about a millisecond
+_RECENT = {}
+_RECENT_MAX = 32
 
 
 def _shape(shape) -> tuple:
