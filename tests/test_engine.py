@@ -165,6 +165,26 @@ def test_divergence_is_flagged_and_isolated():
     assert np.array_equal(alone.loss, res.loss[:2]) and np.array_equal(alone.x, res.x[:2])
 
 
+@pytest.mark.parametrize("kind", ["diagonal", "dense"])
+def test_records_and_divergence_do_not_depend_on_the_record_interval(kind):
+    """What a step records is computed only where it is recorded (the diagonal loop skips the
+    gradient-norm reduction elsewhere): the iterates, the records at the steps both intervals share and
+    the step each run diverges at are the same bits for record_every = 1 and 7; the divergence check
+    still fires at the first bad step, recorded or not."""
+    lam = spectra.linear(6, 1.0, 10.0)
+    p = simopt.quadratic(lam, rotation="none" if kind == "diagonal" else "haar", seed=0)
+    X0 = np.tile(p.xstar, (3, 1)) + np.array([[1e-3], [1.0], [1e150]]) * np.ones(6)
+    runs = [simopt.run(p, optim.sgd(3.5 / p.L), 80, runs=3, x0=X0, record_every=e) for e in (1, 7)]
+    every, sparse = runs
+    assert every.diverged.tolist() == [True, True, True]   # the last from a loss that overflows at once
+    assert np.array_equal(every.diverged_step, sparse.diverged_step)
+    assert np.array_equal(every.x, sparse.x)
+    shared = np.isin(every.steps, sparse.steps)
+    assert np.array_equal(every.loss[:, shared], sparse.loss, equal_nan=True)
+    assert np.array_equal(every.grad_norm[:, shared], sparse.grad_norm, equal_nan=True)
+    assert np.all(every.diverged_step % 7 != 0)  # the runs diverge between records of the sparse run
+
+
 def test_zero_over_zero_in_adaptive_rules_is_zero_not_divergence():
     """eps = 0 and a gradient coordinate that is exactly 0: m = v = 0 there, the update is 0/0 := 0."""
     p = simopt.quadratic(spectra.linear(4, 1.0, 2.0), seed=0)
