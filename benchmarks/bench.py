@@ -377,16 +377,31 @@ def render(res: dict, command: str) -> str:
     if "simopt" in res["frameworks"] and any(k.startswith("A0/") for k in res["times"]):
         L.append("## Noise-free A throughput")
         L.append("")
-        L.append("| optimizer | simopt coordinate updates/s | target | met |")
-        L.append("|---|---|---|---|")
+        ceil = res.get("limits", {}).get("noise_free_ceilings", {})
+        L.append("| optimizer | simopt coordinate updates/s | target | met | ceiling: the loop's two passes "
+                 "alone | ceiling: the rule's step alone |")
+        L.append("|---|---|---|---|---|---|")
         for key, times in res["times"].items():
             if key.startswith("A0/") and "simopt" in times:
                 opt = key.split("/")[1]
                 rate = res["cases"]["A0"]["coordinate_updates"] / times["simopt"]["median"]
                 tgt = A0_UPDATES_TARGETS.get(opt)
+                c = ceil.get(opt, {})
                 L.append(f"| {opt} | {_si(rate)} | " + (f"≥ {_si(tgt)} | {'yes' if rate >= tgt else '**no**'} |"
-                                                       if tgt else "— | — |"))
+                                                       if tgt else "— | — |")
+                         + f" {_si(c['loop_passes']) if c else '—'} | {_si(c['step_alone']) if c else '—'} |")
         L.append("")
+        if ceil:
+            L.append("The ceilings (`bench_limits.noise_free_ceilings`, best of the bursts) time what the "
+                     "noise-free diagonal loop cannot do without: per step, the gradient pass (g = h e "
+                     "with each run's loss, for the divergence check) and the rule's compiled step "
+                     "called through its address on each run, with no divergence check, records or "
+                     "set-up; and the rule's step alone. The rule is an opaque step over the whole "
+                     "vector (any rule, a user's included), so the gradient, the loss and the update "
+                     "cannot be fused into one pass per coordinate as the fused SGD pass above is: a "
+                     "target above the step-alone ceiling cannot be met by any loop that calls the rule, "
+                     "and one above the two-pass ceiling not by this loop.")
+            L.append("")
 
     if "limits" in res:
         lim = res["limits"]

@@ -7,7 +7,9 @@
   one Python thread per range of tiles, as ``simopt.run`` does).  A case's GEMM floor uses the fastest.
 * for noise-free diagonal problems (no GEMM, no noise), a fused compiled SGD pass on all cores
   (``engine_parts.fused_sgd_rate``): coordinate updates/s, the floor of a step that is nothing but
-  elementwise work;
+  elementwise work; and per benchmark optimizer the ceilings of simopt's noise-free diagonal loop
+  (``noise_free_ceilings``): its two passes alone (gradient, then the rule's compiled step) and the
+  rule's step alone;
 * standard-normal throughput (samples/s) on one core and on all cores (one thread per core): NumPy's
   ``Generator.standard_normal`` bulk fills (each thread its own Generator; bulk fills release the GIL)
   for the PCG64 (NumPy's default) and SFC64 bit generators, and simopt's in-kernel xoshiro256++ /
@@ -191,8 +193,30 @@ def measure(cases, runs: int, quick: bool = False) -> dict:
     if any(c.kind == "diagonal" and not c.noisy for c in cases):
         c = next(c for c in cases if c.kind == "diagonal" and not c.noisy)
         out["fused_update_rate"] = engine_parts.fused_sgd_rate(runs, c.dim, c.steps, bursts=bursts)
+        out["noise_free_ceilings"] = noise_free_ceilings(runs, c.dim, c.steps, bursts)
     out["normal_best_all"] = max(v["rate_all"] for v in out["normal"].values())
     out["normal_best_1"] = max(v["rate_1"] for v in out["normal"].values())
+    return out
+
+
+#: the rules whose noise-free diagonal ceilings the report gives (the benchmark's optimizers)
+CEILING_RULES = ("sgd", "sign", "adam")
+
+
+def noise_free_ceilings(runs: int, d: int, steps: int, bursts: int) -> dict:
+    """Per benchmark optimizer, the coordinate updates/s of (``loop_passes``) the noise-free diagonal
+    loop's own two passes -- the gradient pass and the rule's compiled step through its address, nothing
+    else -- and (``step_alone``) the rule's step alone (``engine_parts.two_pass_rate``): what the run
+    loop could reach if everything else it does were free, and what any loop that calls the rule as one
+    step over the vector could."""
+    from bench_cases import simopt_optimizer
+    hp = {"lr": 1e-6, "betas": (0.9, 0.999), "eps": 1e-8}
+    out = {}
+    for name in CEILING_RULES:
+        opt = simopt_optimizer(name, hp)
+        out[name] = {"loop_passes": engine_parts.two_pass_rate(opt, runs, d, steps, bursts=bursts),
+                     "step_alone": engine_parts.two_pass_rate(opt, runs, d, steps, bursts=bursts,
+                                                              with_gradient=False)}
     return out
 
 

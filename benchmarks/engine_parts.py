@@ -28,6 +28,7 @@ import simopt  # noqa: F401  (points Numba's cache at simopt's cache folder befo
 from numba import njit
 from simopt import engine
 from simopt._kernels import tiles
+from simopt._kernels.callrule import call_step
 
 KINDS = {"diagonal": tiles.DIAGONAL, "dense": tiles.DENSE, "block": tiles.BLOCK}
 
@@ -59,6 +60,27 @@ def _fused_sgd_tiles(lo, hi, T, E, h, lr, reps):  # pragma: no cover
         for _ in range(reps):
             for j in range(e.shape[0]):
                 e[j] -= lr * h[j] * e[j]
+
+
+@njit(nogil=True, cache=True, error_model="numpy")
+def _two_pass_tiles(lo, hi, T, E, h, G, loss, gn2, state, step_addr, hp, blk, mshape, xstar, Hut, work,
+                    lr, reps, with_gradient):  # pragma: no cover
+    """The noise-free diagonal loop's own passes and nothing else: per step and tile the gradient pass
+    (G = h e with each run's 0.5 e.g; ``tiles.gradient_and_stats`` as on a step that records nothing),
+    then the rule's compiled step on every run through its address, as the loop calls it; no divergence
+    check, records or set-up.  ``with_gradient=False`` times the rule's step alone."""
+    for tile in range(lo, hi):
+        r0 = tile * T
+        Et = E[r0:r0 + T]
+        Gt = G[r0:r0 + T]
+        Gn = Gt.reshape((T, 1, Et.shape[1]))
+        for k in range(reps):
+            if with_gradient:
+                tiles.gradient_and_stats(tiles.DIAGONAL, Et, h, Hut, h, blk, blk, Gt, loss[r0:r0 + T],
+                                         gn2[r0:r0 + T], False)
+            for i in range(T):
+                call_step(step_addr, Et[i], Gn[i, 0], Gn[i], state[r0 + i], hp, blk, mshape, xstar, h,
+                          Hut[i], work, k + 1, lr)
 
 
 def tile_plan(runs: int, kind: str, d: int, threads: int | None = None, tile: int | None = None):
@@ -135,4 +157,33 @@ def fused_sgd_rate(runs: int, d: int, steps: int, threads: int | None = None, bu
     for _ in range(bursts):
         E[:] = 1.0
         best = max(best, runs * d * steps / _in_threads(_fused_sgd_tiles, ranges, T, E, h, 1e-3, steps))
+    return best
+
+
+def two_pass_rate(optimizer, runs: int, d: int, steps: int, threads: int | None = None, bursts: int = 1,
+                  with_gradient: bool = True) -> float:
+    """Coordinate updates/s of ``_two_pass_tiles``: the most the noise-free diagonal loop can do with
+    ``optimizer``'s compiled step (its gradient pass and the rule's step through its address, nothing
+    else), over ``runs`` x ``d`` for ``steps`` steps in the engine's split; ``with_gradient=False``: the
+    rule's step alone, the ceiling of any loop that calls it."""
+    from simopt._kernels.codegen import rule_module
+    from simopt.optim.rule import size_of
+    T, rows, ranges = tile_plan(runs, "diagonal", d, threads)
+    h = np.linspace(1e-3, 1.0, d)
+    E = np.ones((rows, d))
+    G = np.empty((rows, d))
+    loss, gn2 = np.empty(rows), np.empty(rows)
+    blk = np.array([0, d], dtype=np.int64)
+    mod = rule_module(optimizer)
+    state = np.zeros((rows, max(1, optimizer.state_size(d, 1))))
+    hp = optimizer.params(simopt.quadratic(h, rotation="none"))
+    work = np.empty(max(1, size_of(str(mod.WORK_SIZE), d, 1, 1)))
+    args = (T, E, h, G, loss, gn2, state, mod.step_c.address, hp, blk, np.array([1, d], dtype=np.int64),
+            np.zeros(d), np.zeros((T, d)), work, 1e-6)
+    _two_pass_tiles(0, 1, *args, 1, with_gradient)
+    best = 0.0
+    for _ in range(bursts):
+        E[:] = 1.0
+        state[:] = 0.0
+        best = max(best, runs * d * steps / _in_threads(_two_pass_tiles, ranges, *args, steps, with_gradient))
     return best
