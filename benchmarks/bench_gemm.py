@@ -49,7 +49,9 @@ import numba  # noqa: E402
 from numba import njit, prange  # noqa: E402
 
 import simopt  # noqa: E402,F401  (configures simopt's Numba cache before the kernels load)
-from simopt._kernels.gemm import matmul_block_diagonal, matmul_rows  # noqa: E402
+from simopt._kernels.gemm import ensure_callback, matmul_block_diagonal, matmul_rows  # noqa: E402
+
+ensure_callback()
 import bench_limits  # noqa: E402
 from bench_limits import _Limit  # noqa: E402
 
@@ -247,6 +249,7 @@ import simopt
 from simopt._kernels import gemm
 t1 = time.perf_counter()
 A, B, out = np.ones((9, 20)), np.ones((20, 20)), np.empty((9, 20))
+gemm.ensure_callback()
 gemm.matmul_rows(A, B, out)
 t2 = time.perf_counter()
 gemm.matmul_block_diagonal(A, B.ravel()[:200], np.array([0, 100]), np.array([0, 10, 20]), out)

@@ -27,10 +27,11 @@ import numpy as np
 import simopt  # noqa: F401  (points Numba's cache at simopt's cache folder before the drivers compile)
 from numba import njit
 from simopt import engine
-from simopt._kernels import tiles
+from simopt._kernels import gemm, tiles
 from simopt._kernels.callrule import call_step
 
 KINDS = {"diagonal": tiles.DIAGONAL, "dense": tiles.DENSE, "block": tiles.BLOCK}
+gemm.ensure_callback()   # the drivers call the product as the engine does, through its C callback
 
 
 @njit(nogil=True, cache=True, error_model="numpy")

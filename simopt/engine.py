@@ -159,6 +159,32 @@ def _announce(what: str, seconds: float) -> None:
           file=sys.stderr, flush=True)
 
 
+#: problem kinds and noise kinds whose gradients or draws go through simopt's matrix product
+_GEMM_KINDS = (K.DENSE, K.BLOCK, K.KRON)
+_GEMM_NOISE = (K.NOISE_MATRIX, K.NOISE_BLOCKS, K.NOISE_KRON, K.SAMPLED_GAUSSIAN)
+
+
+def _ensure_gemm(kind: int, nkind: int) -> None:
+    """Load the C callback of simopt's row-deterministic matrix product (``simopt._kernels.gemm``) when
+    this problem needs it, compiling it on first use on this machine (announced)."""
+    from ._kernels import gemm
+    if gemm.callback_loaded() or not (kind in _GEMM_KINDS or nkind in _GEMM_NOISE):
+        return
+    marker = os.path.join(_cache.numba_cache_dir(), "gemm_callback.ready")
+    fresh = not os.path.exists(marker)
+    if fresh:
+        _announce("simopt's matrix product", _compile_estimate("gemm", 2.0))
+    t0 = time.perf_counter()
+    gemm.ensure_callback()
+    if fresh:
+        _note_compile_time("gemm", time.perf_counter() - t0)
+        try:
+            os.makedirs(os.path.dirname(marker), exist_ok=True)
+            open(marker, "w").close()
+        except OSError:
+            pass
+
+
 def _rule_callbacks(optimizer):
     """Addresses of the optimizer's compiled step (and gradient point, or 0), compiling on first use."""
     from numba.core.errors import NumbaError
@@ -411,6 +437,7 @@ def run(problem, optimizer, steps=None, runs=1, seed=0, record_every=1, record=(
     problem_args = (kind, E, hdiag, Hmat, bflat, boff, blk)
     noise_args = (*noise_arrays, nrng)
     rec_args = (rec_pos, rec_loss, rec_gn, rec_bgn, rec_x)
+    _ensure_gemm(kind, noise_arrays[0])
     try:
         with one_thread():
             if optimizer.compiled:

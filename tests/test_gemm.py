@@ -17,7 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from numba.core.errors import TypingError
 
-from simopt._kernels.gemm import NR, W, matmul_block, matmul_block_diagonal, matmul_rows
+from simopt._kernels.gemm import NR, W, ensure_callback, matmul_block, matmul_block_diagonal, matmul_rows
+
+ensure_callback()   # the product runs through its C callback; simopt.run loads it, direct callers do
 
 # shapes cross every path: full MR-row tiles, remainders run as a tile with repeated rows or as single
 # rows, full column panels (NR wide) and masked tails
@@ -290,3 +292,48 @@ def test_benchmark_quick_run_reports_every_way():
         assert r["deterministic"] and r["finite"]
     assert res["compile"]["cold"]["matmul_rows_s"] > 0
     assert "engine loop" in bench.report(res)
+
+
+_FRESH = """
+import sys
+import numpy as np
+import simopt
+from simopt import noise, spectra
+from simopt._kernels import gemm
+case = sys.argv[1]
+if case == "direct":
+    A, B = np.ones((3, 4)), np.ones((4, 5))
+    try:
+        gemm.matmul_rows(A, B, np.empty((3, 5)))
+    except RuntimeError as e:
+        assert "ensure_callback" in str(e), e
+    else:
+        raise SystemExit("matmul_rows ran without its callback")
+    gemm.ensure_callback()
+    out = np.empty((3, 5))
+    gemm.matmul_rows(A, B, out)
+    assert np.array_equal(out, A @ B)
+    raise SystemExit(0)
+lam = spectra.linear(6, 1.0, 4.0)
+p = {"dense": simopt.quadratic(lam, rotation="haar", seed=0),
+     "block": simopt.block_diagonal([lam[:3], lam[3:]], rotation="block", seed=0),
+     "kron": simopt.matrix_quadratic([1.0, 2.0], [1.0, 3.0, 5.0], rotation_A="haar", seed=0),
+     "correlated noise": simopt.quadratic(lam, rotation="none", seed=0,
+                                          noise=noise.correlated_gaussian(np.diag(lam) + 0.1)),
+     "hessian-aligned block noise": simopt.block_diagonal([lam[:3], lam[3:]], rotation="block", seed=0,
+                                                          noise=noise.hessian_aligned(0.1))}[case]
+assert not gemm.callback_loaded()
+res = simopt.run(p, simopt.optim.sgd(0.1), 5, runs=2)
+assert gemm.callback_loaded() and np.all(np.isfinite(res.loss)), res.loss
+"""
+
+
+@pytest.mark.parametrize("case", ["direct", "dense", "block", "kron", "correlated noise",
+                                  "hessian-aligned block noise"])
+def test_the_product_runs_only_through_its_loaded_callback(case):
+    """In a new process the product refuses to run (RuntimeError naming ensure_callback) until its C
+    callback is loaded, and simopt.run loads it for every problem or noise kind that needs it."""
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-c", _FRESH, case], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]

@@ -35,7 +35,14 @@ as the engine keeps them).  Operands are 2-D float64 arrays whose last axis has 
 arrays, and row or column ranges of them such as ``E[:, s:e]`` or ``Z[r0:r1, step, :]``); rows may be any
 distance apart.  The memory ``out`` spans must not meet that of ``A`` or ``B``.  Single-threaded by
 design: the engine calls these from inside its ``prange`` over tiles.
+
+Every entry point runs the product through one C callback (``simopt._kernels.gemm_callback``), which
+must be loaded first: ``ensure_callback()`` (``simopt.run`` calls it for the problems that need it; a
+direct caller gets a ``RuntimeError`` saying so).
 """
+import ctypes
+
+import llvmlite.binding as _llvm
 from llvmlite import ir
 from numba import njit
 from numba.core import cgutils, config, types
@@ -171,6 +178,86 @@ def _micro_kernel(rows: int, nvec: int, width: int, masked: bool, prefetch: int)
     return kernel
 
 
+# ------------------------------------------------------------------ the product as one C callback
+# Every compiled caller of the product (the run loop above all) calls it through the address of one C
+# callback (``simopt._kernels.gemm_callback.gemm_c``, compiled and cached once) instead of linking the
+# micro-kernels into its own code: Numba re-optimises every function a caller links, which cost each
+# specialised run loop ~0.7 s of its first compile.  The address lives in a process global that LLVM
+# code reaches by the symbol ``CALLBACK_SYMBOL``; ``ensure_callback()`` loads the callback and sets it.
+CALLBACK_SYMBOL = "simopt_gemm_callback_v1"
+_CALLBACK_PTR = ctypes.c_void_p(0)
+_llvm.add_symbol(CALLBACK_SYMBOL, ctypes.addressof(_CALLBACK_PTR))
+#: C signature of the callback: (pointer, rows, cols, row stride in bytes) of A, B and out
+CALLBACK_ARGS = 12
+
+
+def ensure_callback() -> int:
+    """Compile (first use on this machine) or load the product's C callback and publish its address to
+    compiled code; returns the address.  Cheap after the first call."""
+    if not _CALLBACK_PTR.value:
+        from simopt._kernels import gemm_callback
+        _CALLBACK_PTR.value = gemm_callback.gemm_c.address
+    return _CALLBACK_PTR.value
+
+
+def callback_loaded() -> bool:
+    """Whether ``ensure_callback`` has run in this process (so compiling it again costs nothing)."""
+    return bool(_CALLBACK_PTR.value)
+
+
+def _callback_pointer(builder):
+    mod = builder.module
+    gv = mod.globals.get(CALLBACK_SYMBOL)
+    if gv is None:
+        gv = ir.GlobalVariable(mod, _BYTE_PTR, name=CALLBACK_SYMBOL)
+        gv.linkage = "external"
+    return builder.load(gv)
+
+
+@intrinsic
+def _callback_ready(typingctx):
+    def codegen(context, builder, sig, args):
+        return builder.icmp_unsigned("!=", _callback_pointer(builder), ir.Constant(_BYTE_PTR, None))
+    return types.boolean(), codegen
+
+
+@intrinsic
+def _call_callback(typingctx, A, B, out):
+    for name, ty in (("A", A), ("B", B), ("out", out)):
+        if not (isinstance(ty, types.Array) and ty.ndim == 2 and ty.dtype == types.float64):
+            raise NumbaTypeError(f"{name}: expected a 2-D float64 array, got {ty}")
+
+    def codegen(context, builder, sig, args):
+        vals = []
+        for ty, val in zip(sig.args, args):
+            arr = context.make_array(ty)(context, builder, val)
+            rows, cols = cgutils.unpack_tuple(builder, arr.shape)
+            vals += [builder.bitcast(arr.data, _F64.as_pointer()), rows, cols,
+                     cgutils.unpack_tuple(builder, arr.strides)[0]]
+        fnty = ir.FunctionType(ir.VoidType(), [_F64.as_pointer(), _I64, _I64, _I64] * 3)
+        builder.call(builder.bitcast(_callback_pointer(builder), fnty.as_pointer()), vals)
+        return context.get_dummy_value()
+    return types.void(A, B, out), codegen
+
+
+@intrinsic
+def strided_view(typingctx, ptr, rows, cols, row_stride):
+    """The (rows, cols) float64 array at ``ptr`` whose rows are ``row_stride`` bytes apart (any sign)
+    and whose elements are adjacent: how the callback sees its operands again."""
+    retty = types.Array(types.float64, 2, "A")
+
+    def codegen(context, builder, sig, args):
+        p, r, c, rs = args
+        ary = context.make_array(retty)(context, builder)
+        item = context.get_constant(types.intp, 8)
+        context.populate_array(ary, data=builder.bitcast(p, context.get_data_type(types.float64).as_pointer()),
+                               shape=cgutils.pack_array(builder, [r, c]),
+                               strides=cgutils.pack_array(builder, [rs, item]), itemsize=item,
+                               meminfo=None)
+        return ary._getvalue()
+    return retty(ptr, types.intp, types.intp, types.intp), codegen
+
+
 _TILE = _micro_kernel(MR, NV, W, False, PREFETCH_ROWS)       # MR rows x NR columns
 _TILE_TAIL = _micro_kernel(MR, 1, W, True, PREFETCH_ROWS)    # MR rows x up to W columns
 _ROW = _micro_kernel(1, NV, W, False, PREFETCH_ROWS)         # 1 row x NR columns
@@ -197,9 +284,8 @@ def _overlap(X, Y):
 
 @njit(cache=True, error_model="numpy")
 def _matmul(A, B, out):
-    """Checks, then column panels outer (a panel of B stays in cache for every row tile) and row tiles
-    inner.  A remainder of MR/2 or more rows runs as one tile with repeated rows, fewer rows one at a time.
-    Called with views of layout 'A' only, so every entry point shares this one compiled specialisation."""
+    """Checks, then the product through the compiled callback (``_call_callback``).  Called with views of
+    layout 'A' only, so every entry point shares this one compiled specialisation."""
     n, k = A.shape
     m = B.shape[1]
     if B.shape[0] != k:
@@ -210,6 +296,19 @@ def _matmul(A, B, out):
         raise ValueError("A, B and out need unit stride along their last axis")
     if _overlap(out, A) or _overlap(out, B):
         raise ValueError("out must not share memory with A or B")
+    if not _callback_ready():
+        raise RuntimeError("simopt._kernels.gemm: the product's callback is not loaded "
+                           "(call simopt._kernels.gemm.ensure_callback() first; simopt.run does)")
+    _call_callback(A, B, out)
+
+
+@njit(cache=True, error_model="numpy")
+def matmul_core(A, B, out):
+    """The product itself, no checks (the callback of ``simopt._kernels.gemm_callback`` runs it): column
+    panels outer (a panel of B stays in cache for every row tile) and row tiles inner.  A remainder of
+    MR/2 or more rows runs as one tile with repeated rows, fewer rows one at a time."""
+    n, k = A.shape
+    m = B.shape[1]
     full = m - m % NR
     for j0 in range(0, full, NR):
         i = 0
