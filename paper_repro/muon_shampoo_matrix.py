@@ -520,14 +520,16 @@ def make_figure(levels, nds, v2, loss_by_h, r3, r4, reach_curve, r6, results):
         ax.plot(levels, [(h + 1) / (2 * h) for h in levels], ls=":", color="0.4",
                 label="(h+1)/2h: exact polar's NDS / L")
         ax.axhline(0.9, color="0.5", ls="--", lw=0.8)
-        ax.text(levels[0], 0.8, "claim: <= 0.9", fontsize=6.5, color="0.4")
+        ax.text(levels[-1], 0.86, "claim: <= 0.9", fontsize=6.5, color="0.4", ha="right", va="top")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        top = float(np.nanmax(np.concatenate([ratio.ravel(), ratio_free.ravel()])))
+        ax.set_ylim(top=max(top, 1.0) * 12)   # head room: the legend sits above the curves
         ax.set_xlabel("curvature heterogeneity h (two groups: h and 1)")
         ax.set_ylabel("NDS ratio Muon / GD")
         ax.set_title(f"(a) Wang et al.: NDS ratio (NQM noise; noise-free dashed)\n{res1.id}: "
                      f"{_status(res1)}; {res2.id}: {_status(res2)}", fontsize=7.5)
-        ax.legend(fontsize=6, loc="upper right")
+        ax.legend(fontsize=6, loc="upper left")
 
         ax = axes[0, 1]
         for lab_, col in (("GD", "#1f77b4"), ("Muon", "#d62728")):
